@@ -1,0 +1,40 @@
+"""Errors raised by carecircle.
+
+Every error is a :class:`CareCircleError` and also the builtin a caller would naturally catch
+(``ScenarioError`` is a ``ValueError``, ``InputFileNotFound`` a ``FileNotFoundError``, ...). Messages
+name the input, what was received and the fix, on one line, in Chinese first with English alongside
+where a member of the public or a planner will read them.
+"""
+
+from __future__ import annotations
+
+
+class CareCircleError(Exception):
+    """Root of every error carecircle raises on purpose."""
+
+
+class ScenarioError(CareCircleError, ValueError):
+    """A scenario file is malformed or inconsistent.
+
+    ``problems`` holds every problem found, each as ``(key path, message)``.
+    """
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = [f"{path}: {msg}" if path else msg for path, msg in self.problems]
+        n = len(lines)
+        head = f"{source}: 情景文件有 {n} 处错误 / {n} problem(s) in scenario file"
+        super().__init__(head + "\n" + "\n".join(f"  - {line}" for line in lines))
+
+
+class InputFileNotFound(CareCircleError, FileNotFoundError):
+    """An input file named by a scenario or on the command line does not exist."""
+
+
+class DataError(CareCircleError, ValueError):
+    """Input data is present but unusable (empty layer, missing column, no CRS, ...)."""
+
+
+class InfeasibleError(CareCircleError, ValueError):
+    """An optimisation problem has no feasible solution; the message says which limits clash."""

@@ -1,0 +1,502 @@
+"""Scenario files: YAML in, a frozen and validated :class:`Scenario` out.
+
+A scenario names the study area, the data sources, the travel mode and threshold of each facility
+tier, the policy targets to check and the siting problem to solve. Loading it checks everything at
+once and reports every problem with its key path (``data.network.path: file not found ...``);
+unknown keys are refused with the valid ones listed; relative paths resolve against the scenario
+file's own folder.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
+
+from carecircle.errors import ScenarioError
+from carecircle.planning import policy
+
+__all__ = [
+    "TIERS",
+    "FacilityTier",
+    "Scenario",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+FacilityTier = Literal["village", "mutual_aid", "township", "jingloyuan", "regional", "county"]
+TIERS: tuple[str, ...] = typing.get_args(FacilityTier)
+TravelMode = Literal["walk", "ebike", "drive"]
+
+# Facility-type values as Chinese registers spell them, mapped to tiers. A scenario may extend or
+# override this table (``data.facilities.types``) for its own register's wording.
+DEFAULT_FACILITY_TYPES: Mapping[str, str] = {
+    "村级居家养老服务照料中心": "village",
+    "社区居家养老服务照料中心": "village",
+    "居家养老服务照料中心": "village",
+    "社区日间照料中心": "village",
+    "养老驿站": "village",
+    "农村幸福院": "mutual_aid",
+    "互助养老服务点": "mutual_aid",
+    "农村互助养老服务点": "mutual_aid",
+    "乡镇（街道）居家养老服务中心": "township",
+    "乡镇(街道)居家养老服务中心": "township",
+    "乡镇（街道）养老服务中心": "township",
+    "居家养老服务中心": "township",
+    "敬老院": "jingloyuan",
+    "区域性敬老院": "regional",
+    "区域性养老服务中心": "regional",
+    "农村区域性养老服务中心": "regional",
+    "县级公办养老机构": "county",
+}
+
+
+def _resolve_path(value: Path, info: ValidationInfo) -> Path:
+    """Resolve against the scenario's folder and require the file to exist."""
+    base = (info.context or {}).get("base_dir")
+    path = Path(value).expanduser()
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    path = Path(path).resolve()
+    if (info.context or {}).get("check_files", True) and not path.exists():
+        hint = (info.context or {}).get("missing_hint", "")
+        raise ValueError(f"文件不存在 / file not found: {path}{hint}")
+    return path
+
+
+InputPath = Annotated[Path, AfterValidator(_resolve_path)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class LayerSource(_Model):
+    """A vector layer or a table with coordinates, with its columns mapped to carecircle's names.
+
+    ``columns`` maps the file's column names to canonical ones, e.g. ``{床位数: beds}``.
+    """
+
+    path: InputPath
+    layer: str | None = None
+    columns: dict[str, str] = Field(default_factory=dict)
+    x: str | None = None
+    y: str | None = None
+    crs: str | None = None
+
+    @model_validator(mode="after")
+    def _xy_together(self) -> LayerSource:
+        if (self.x is None) != (self.y is None):
+            raise ValueError(
+                "x 与 y 须同时给出 / give both x and y (the coordinate columns) or neither"
+            )
+        return self
+
+
+class FacilitySource(LayerSource):
+    """The facility register; ``types`` maps the register's type values to tiers."""
+
+    types: dict[str, FacilityTier] = Field(default_factory=dict)
+
+    def tier_of(self) -> dict[str, str]:
+        return {**DEFAULT_FACILITY_TYPES, **self.types}
+
+
+class NetworkSource(_Model):
+    """Where the road network comes from: an OSM file, or a place name / bbox through osmnx."""
+
+    path: InputPath | None = None
+    place: str | None = None
+    bbox: tuple[float, float, float, float] | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> NetworkSource:
+        given = [k for k in ("path", "place", "bbox") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "须且只须给出 path、place、bbox 之一 / give exactly one of path, place, bbox"
+                f" (got {', '.join(given) or 'none'})"
+            )
+        return self
+
+
+class OlderTable(_Model):
+    """A census table of older residents by township (e.g. 第七次人口普查 township sheet)."""
+
+    path: InputPath
+    key: str
+    total: str
+    older: str
+    sheet: str | None = None
+
+
+class PopulationSource(_Model):
+    """Resident population grid and how to derive older residents (60+) from it."""
+
+    raster: InputPath
+    older_table: OlderTable | None = None
+    older_share: Share | None = None
+
+    @model_validator(mode="after")
+    def _one_older_source(self) -> PopulationSource:
+        if (self.older_table is None) == (self.older_share is None):
+            raise ValueError(
+                "须给出 older_table 或 older_share 之一 / give exactly one of older_table "
+                "(a township table of 60+ residents) or older_share (one county-wide share)"
+            )
+        return self
+
+
+class DataSources(_Model):
+    network: NetworkSource
+    population: PopulationSource
+    townships: LayerSource
+    villages: LayerSource
+    facilities: FacilitySource
+    candidates: LayerSource | None = None
+
+
+class StudyArea(_Model):
+    boundary: LayerSource
+    buffer_m: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2000.0
+
+
+class TierTravel(_Model):
+    mode: TravelMode
+    minutes: PositiveFloat
+
+
+class Travel(_Model):
+    """Speeds. Walking is for older pedestrians: 1.0 m/s design speed, 0.8-1.2 m/s as a band."""
+
+    walk_speed_mps: PositiveFloat = 1.0
+    walk_speed_band: tuple[PositiveFloat, PositiveFloat] = (0.8, 1.2)
+    ebike_speed_kmh: PositiveFloat = 12.0
+    drive_speeds_kmh: dict[str, PositiveFloat] = Field(default_factory=dict)
+    max_access_m: PositiveFloat = 500.0
+
+
+def _default_tiers() -> dict[FacilityTier, TierTravel]:
+    return {
+        "village": TierTravel(mode="walk", minutes=15),
+        "township": TierTravel(mode="ebike", minutes=15),
+        "regional": TierTravel(mode="drive", minutes=30),
+    }
+
+
+class Siting(_Model):
+    """The regional nursing-home siting problem (solved by carecircle.planning.siting)."""
+
+    tier: FacilityTier = "regional"
+    new_beds: Annotated[int, Field(ge=0)]
+    beds_per_site: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (100, 300)
+    max_sites: Annotated[int, Field(ge=1)] | None = None
+    land_m2_per_bed: PositiveFloat | None = None
+    land_quota_mu: PositiveFloat | None = None
+    expand_jingloyuan: bool = True
+    institutionalisation_rate: Share = 0.03
+    time_limit_s: PositiveFloat = 60.0
+
+    @model_validator(mode="after")
+    def _range_order(self) -> Siting:
+        low, high = self.beds_per_site
+        if low > high:
+            raise ValueError(f"beds_per_site 下限大于上限 / minimum {low} exceeds maximum {high}")
+        return self
+
+
+class Policy(_Model):
+    """Rules to check: catalogue ids mapped to ``null`` (catalogue value) or an override."""
+
+    document: str | None = None
+    targets: dict[str, float | dict[str, float] | None] = Field(default_factory=dict)
+
+
+class Scenario(_Model):
+    """A validated scenario. Build it with :func:`load_scenario`."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    title: str | None = None
+    crs: str = "auto"
+    area: StudyArea
+    data: DataSources
+    tiers: dict[FacilityTier, TierTravel] = Field(default_factory=_default_tiers)
+    travel: Travel = Field(default_factory=Travel)
+    policy: Policy = Field(default_factory=Policy)
+    siting: Siting | None = None
+    source_file: Path | None = Field(default=None, exclude=True)
+
+    def tier(self, name: str) -> TierTravel:
+        """Travel settings of a tier; the village tier always exists (15 min walk by default)."""
+        found = self.tiers.get(name) or _default_tiers().get(name)  # type: ignore[call-overload]
+        return found if found is not None else TierTravel(mode="drive", minutes=30)
+
+
+# --- loading --------------------------------------------------------------------------------------
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+
+
+def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"键 {key!r} 重复 / duplicate key {key!r} (first on line {seen[key] + 1})",
+                key_node.start_mark,
+            )
+        seen[key] = key_node.start_mark.line
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _construct_mapping,
+)
+
+
+def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
+    """Read and validate a scenario file.
+
+    Parameters
+    ----------
+    path
+        The YAML file. Relative paths inside it resolve against its folder.
+    check_files
+        Require every input file to exist (default). Off, paths are still resolved.
+
+    Raises
+    ------
+    ScenarioError
+        With every problem found, each with its key path.
+    InputFileNotFound
+        When ``path`` itself does not exist.
+    """
+    from carecircle.errors import InputFileNotFound
+
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileNotFound(
+            f"情景文件不存在 / scenario file not found: {path} "
+            "(check the path; scenarios live in scenarios/)"
+        )
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError(
+            str(path),
+            [("", f"不是 UTF-8 文本 / not UTF-8 text ({exc.reason}); save the file as UTF-8")],
+        ) from None
+    try:
+        raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(
+            str(path), [("", f"YAML 格式错误 / malformed YAML, {where}{problem}")]
+        ) from None
+    return scenario_from_dict(raw, base_dir=path.parent, source=str(path), check_files=check_files)
+
+
+def scenario_from_dict(
+    raw: object,
+    *,
+    base_dir: str | Path = ".",
+    source: str = "<scenario>",
+    check_files: bool = True,
+) -> Scenario:
+    """Validate an already-parsed scenario mapping (see :func:`load_scenario`)."""
+    if not isinstance(raw, dict):
+        kind = type(raw).__name__ if raw is not None else "an empty file"
+        raise ScenarioError(
+            source,
+            [("", f"顶层须为键值映射 / the top level must be a mapping of keys, got {kind}")],
+        )
+    raw = dict(raw)
+    if source != "<scenario>":
+        raw.setdefault("name", Path(source).stem)
+    context = {"base_dir": Path(base_dir).resolve(), "check_files": check_files}
+    problems: list[tuple[str, str]] = []
+    scenario: Scenario | None = None
+    try:
+        scenario = Scenario.model_validate(raw, context=context)
+    except ValidationError as exc:
+        problems.extend(_explain(error) for error in exc.errors())
+    problems.extend(_policy_problems(raw.get("policy")))
+    if problems or scenario is None:
+        raise ScenarioError(source, sorted(set(problems), key=problems.index))
+    if source != "<scenario>":
+        scenario = scenario.model_copy(update={"source_file": Path(source).resolve()})
+    return scenario
+
+
+def _explain(error: Any) -> tuple[str, str]:
+    """Turn one pydantic error into (key path, message naming what was received and the fix)."""
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if loc and loc[-1] == "[key]":  # a mapping key outside its allowed set, e.g. a tier name
+        loc = loc[:-1]
+        valid = list(
+            error.get("ctx", {})
+            .get("expected", "")
+            .replace("'", "")
+            .replace(" or ", ", ")
+            .split(", ")
+        )
+        hint = _closest(str(loc[-1]), valid)
+        return _dotted(loc), f"未知的键 / unknown key{hint}; valid keys here: {', '.join(valid)}"
+    if kind == "extra_forbidden":
+        valid = _valid_keys(Scenario, loc[:-1])
+        hint = _closest(str(loc[-1]), valid)
+        return _dotted(loc), f"未知的键 / unknown key{hint}; valid keys here: {', '.join(valid)}"
+    if kind == "missing":
+        return _dotted(loc), "缺少必填项 / required key is missing"
+    if kind == "literal_error":
+        got = error.get("input")
+        choices = error.get("ctx", {}).get("expected", "")
+        return _dotted(loc), f"取值无效 / invalid value {got!r}; expected {choices}"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    zh = _ZH.get(kind)
+    if zh is not None:
+        message = f"{zh.format(**error.get('ctx', {}))} / {message} (got {error.get('input')!r})"
+    return _dotted(loc), message
+
+
+# Chinese for the pydantic errors a scenario author meets most (value errors are already bilingual).
+_ZH: Mapping[str, str] = {
+    "greater_than": "须大于 {gt:g}",
+    "greater_than_equal": "须不小于 {ge:g}",
+    "less_than": "须小于 {lt:g}",
+    "less_than_equal": "须不大于 {le:g}",
+    "finite_number": "须为有限数值",
+    "float_parsing": "须为数值",
+    "float_type": "须为数值",
+    "int_parsing": "须为整数",
+    "int_type": "须为整数",
+    "int_from_float": "须为整数",
+    "bool_parsing": "须为 true 或 false",
+    "bool_type": "须为 true 或 false",
+    "string_type": "须为文本",
+    "string_pattern_mismatch": "格式不符",
+    "dict_type": "须为键值映射",
+    "model_type": "须为键值映射",
+    "list_type": "须为列表",
+    "tuple_type": "须为列表",
+    "too_short": "项数不足",
+    "too_long": "项数过多",
+}
+
+
+def _dotted(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if not (isinstance(p, str) and p.startswith("function-"))]
+    return ".".join(parts)
+
+
+def _closest(word: str, valid: list[str]) -> str:
+    match = difflib.get_close_matches(word, valid, n=1)
+    return f" (did you mean {match[0]!r}?)" if match else ""
+
+
+def _valid_keys(root: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """Field names of the model found at ``loc`` below ``root`` (for 'valid keys' hints)."""
+    annotation: Any = root
+    for part in loc:
+        annotation = _step(annotation, part)
+        if annotation is None:
+            return []
+    model = _as_model(annotation)
+    return sorted(model.model_fields) if model else []
+
+
+def _step(annotation: Any, part: Any) -> Any:
+    model = _as_model(annotation)
+    if model is not None:
+        field = model.model_fields.get(str(part))
+        return field.annotation if field else None
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin in (dict, Mapping) and len(args) == 2:
+        return args[1]
+    if origin in (list, tuple) and args:
+        return args[0]
+    return None
+
+
+def _as_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType, Annotated):
+        for arg in typing.get_args(annotation):
+            model = _as_model(arg)
+            if model is not None:
+                return model
+    return None
+
+
+def _policy_problems(raw_policy: object) -> list[tuple[str, str]]:
+    """Rule ids and parameter names must exist in the catalogue; values must be finite."""
+    if not isinstance(raw_policy, dict) or not isinstance(raw_policy.get("targets"), dict):
+        return []
+    problems: list[tuple[str, str]] = []
+    for rule_id, value in raw_policy["targets"].items():
+        where = f"policy.targets.{rule_id}"
+        rule = policy.CATALOGUE.get(str(rule_id))
+        if rule is None:
+            hint = _closest(str(rule_id), list(policy.CATALOGUE))
+            problems.append(
+                (
+                    where,
+                    f"规则不存在 / no such rule{hint}; see `carecircle rules` for the catalogue",
+                )
+            )
+            continue
+        if isinstance(value, dict):
+            for name, number in value.items():
+                if name not in rule.params:
+                    valid = ", ".join(rule.params)
+                    problems.append(
+                        (f"{where}.{name}", f"规则无此参数 / unknown parameter; valid: {valid}")
+                    )
+                elif not _finite(number):
+                    problems.append(
+                        (
+                            f"{where}.{name}",
+                            f"须为有限数值 / must be a finite number (got {number!r})",
+                        )
+                    )
+        elif value is not None and len(rule.params) != 1:
+            valid = ", ".join(rule.params)
+            problems.append(
+                (
+                    where,
+                    f"此规则有多个参数，请逐项给出 / this rule has several parameters; give a mapping of {valid}",
+                )
+            )
+    return problems
+
+
+def _finite(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)

@@ -1,0 +1,230 @@
+"""Scenario loading: every problem reported at once, with its key path; nothing written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from carecircle.cli import main
+from carecircle.errors import InputFileNotFound, ScenarioError
+from carecircle.scenario import Scenario, load_scenario, scenario_from_dict
+
+FILES = ("admin.gpkg", "roads.osm", "pop.tif", "towns.csv", "fac.csv")
+
+
+def minimal(tmp: Path) -> dict[str, object]:
+    for name in FILES:
+        (tmp / "data" / name).parent.mkdir(exist_ok=True)
+        (tmp / "data" / name).write_bytes(b"")
+    return {
+        "name": "tiny",
+        "area": {"boundary": {"path": "data/admin.gpkg", "layer": "county"}},
+        "data": {
+            "network": {"path": "data/roads.osm"},
+            "population": {
+                "raster": "data/pop.tif",
+                "older_table": {
+                    "path": "data/towns.csv",
+                    "key": "代码",
+                    "total": "常住人口",
+                    "older": "60岁及以上人口",
+                },
+            },
+            "townships": {"path": "data/admin.gpkg", "layer": "townships"},
+            "villages": {"path": "data/admin.gpkg", "layer": "villages"},
+            "facilities": {"path": "data/fac.csv", "x": "经度", "y": "纬度"},
+        },
+    }
+
+
+def write(tmp: Path, data: object, name: str = "s.yaml") -> Path:
+    path = tmp / name
+    path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_minimal_scenario_defaults_and_paths(tmp_path: Path) -> None:
+    sc = load_scenario(write(tmp_path, minimal(tmp_path)))
+    assert sc.name == "tiny"
+    assert sc.data.network.path == (tmp_path / "data" / "roads.osm").resolve()
+    assert sc.tier("village").mode == "walk" and sc.tier("village").minutes == 15
+    assert sc.tier("regional").mode == "drive" and sc.tier("regional").minutes == 30
+    assert sc.travel.walk_speed_mps == 1.0 and sc.travel.walk_speed_band == (0.8, 1.2)
+    with pytest.raises(ValidationError):
+        sc.crs = "EPSG:4326"  # type: ignore[misc]
+
+
+def test_relative_paths_resolve_against_the_scenario_file(tmp_path: Path) -> None:
+    sub = tmp_path / "scenarios"
+    sub.mkdir()
+    raw = minimal(tmp_path)
+    raw["data"]["network"]["path"] = "../data/roads.osm"  # type: ignore[index]
+    sc = load_scenario(
+        write(
+            sub,
+            {
+                **raw,
+                "area": {"boundary": {"path": "../data/admin.gpkg"}},
+                "data": {
+                    **raw["data"],
+                    "population": {"raster": "../data/pop.tif", "older_share": 0.25},
+                    "townships": {"path": "../data/admin.gpkg"},
+                    "villages": {"path": "../data/admin.gpkg"},
+                    "facilities": {"path": "../data/fac.csv", "x": "x", "y": "y"},
+                },
+            },
+        )
+    )  # type: ignore[dict-item]
+    assert sc.data.network.path == (tmp_path / "data" / "roads.osm").resolve()
+
+
+THREE_MISTAKES = """\
+name: three
+area:
+  boundary: {path: data/admin.gpkg}
+  bufer_m: 100
+data:
+  network: {path: data/roads.osm}
+  population: {raster: data/missing.tif, older_share: 0.2}
+  townships: {path: data/admin.gpkg}
+  villages: {path: data/admin.gpkg}
+  facilities: {path: data/fac.csv, x: lon, y: lat}
+tiers:
+  village: {mode: walk, minutes: -5}
+"""
+
+
+def test_three_mistakes_reported_at_once(tmp_path: Path) -> None:
+    minimal(tmp_path)
+    path = tmp_path / "three.yaml"
+    path.write_text(THREE_MISTAKES, encoding="utf-8")
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    problems = dict(info.value.problems)
+    assert set(problems) == {"area.bufer_m", "data.population.raster", "tiers.village.minutes"}
+    assert "did you mean 'buffer_m'" in problems["area.bufer_m"]
+    assert "valid keys here: boundary, buffer_m" in problems["area.bufer_m"]
+    assert "missing.tif" in problems["data.population.raster"]
+    assert "-5" in problems["tiers.village.minutes"]
+
+
+def test_validate_cli_prints_all_three_and_writes_nothing(tmp_path: Path) -> None:
+    minimal(tmp_path)
+    path = tmp_path / "three.yaml"
+    path.write_text(THREE_MISTAKES, encoding="utf-8")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    result = CliRunner().invoke(main, ["validate", str(path)])
+    assert result.exit_code == 2
+    for key in ("area.bufer_m", "data.population.raster", "tiers.village.minutes"):
+        assert key in result.stderr
+    assert "3 problem(s)" in result.stderr
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize(
+    ("mutate", "where", "fragment"),
+    [
+        (
+            lambda d: d["data"]["network"].update(place="青溪县"),
+            "data.network",
+            "exactly one of path, place, bbox",
+        ),
+        (lambda d: d.update(crs=5), "crs", "string"),
+        (
+            lambda d: d.update(tiers={"villag": {"mode": "walk", "minutes": 15}}),
+            "tiers.villag",
+            "did you mean 'village'",
+        ),
+        (
+            lambda d: d.update(tiers={"village": {"mode": "bus", "minutes": 15}}),
+            "tiers.village.mode",
+            "'bus'",
+        ),
+        (
+            lambda d: d.update(policy={"targets": {"nursing-share-5": 0.6}}),
+            "policy.targets.nursing-share-5",
+            "did you mean 'nursing-share-55'",
+        ),
+        (
+            lambda d: d.update(policy={"targets": {"nursing-share-55": {"bogus": 1}}}),
+            "policy.targets.nursing-share-55.bogus",
+            "valid:",
+        ),
+        (
+            lambda d: d.update(siting={"new_beds": 100, "beds_per_site": [300, 100]}),
+            "siting",
+            "minimum 300 exceeds maximum 100",
+        ),
+        (
+            lambda d: d["data"]["population"].pop("older_table"),
+            "data.population",
+            "exactly one of older_table",
+        ),
+        (lambda d: d["data"]["facilities"].pop("y"), "data.facilities", "both x and y"),
+        (lambda d: d.update(name="has space"), "name", "pattern"),
+    ],
+)
+def test_each_problem_names_its_key(tmp_path: Path, mutate, where: str, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    raw = minimal(tmp_path)
+    mutate(raw)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(write(tmp_path, raw))
+    problems = dict(info.value.problems)
+    assert where in problems, problems
+    assert fragment in problems[where]
+
+
+def test_yaml_problems(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: a\nname: b\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="duplicate key 'name'"):
+        load_scenario(bad)
+    bad.write_text("name: [unclosed\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="malformed YAML, line 2"):
+        load_scenario(bad)
+    bad.write_text("- a list\n", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="must be a mapping"):
+        load_scenario(bad)
+    bad.write_bytes("name: 青溪\n".encode("gbk"))
+    with pytest.raises(ScenarioError, match="UTF-8"):
+        load_scenario(bad)
+    with pytest.raises(InputFileNotFound):
+        load_scenario(tmp_path / "nope.yaml")
+
+
+def test_the_shipped_scenarios_parse() -> None:
+    root = Path(__file__).parents[1] / "scenarios"
+    files = sorted(root.glob("*.yaml"))
+    assert files
+    for path in files:
+        sc = load_scenario(path, check_files=False)
+        assert isinstance(sc, Scenario)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+keys = st.sampled_from(
+    ["name", "area", "data", "tiers", "travel", "policy", "siting", "crs", "title", "x"]
+)
+
+
+@settings(
+    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(raw=st.dictionaries(keys, json_values, max_size=6) | json_values)
+def test_loader_never_raises_anything_but_scenario_error(raw: object, tmp_path: Path) -> None:
+    try:
+        scenario_from_dict(raw, base_dir=tmp_path)
+    except ScenarioError as exc:
+        assert exc.problems
