@@ -1,0 +1,415 @@
+"""TravelGraph: a road network as CSR arrays of travel seconds, and snapping points onto it.
+
+Arrays in, arrays out: nothing here reads files or knows about geometry libraries. Coordinates are
+metres in a projected CRS chosen at the edge (``carecircle.sources``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal
+
+import networkx as nx
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from carecircle.errors import DataError
+
+__all__ = [
+    "DRIVE_SPEEDS_KMH",
+    "Mode",
+    "Snap",
+    "TravelGraph",
+    "snap_points",
+]
+
+Mode = Literal["walk", "ebike", "drive"]
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+# Free-flow speeds by OSM highway class for county roads in China (km/h), used where no maxspeed
+# is tagged. Scenario values override them (travel.drive_speeds_kmh).
+DRIVE_SPEEDS_KMH: Mapping[str, float] = {
+    "motorway": 100.0,
+    "motorway_link": 50.0,
+    "trunk": 70.0,
+    "trunk_link": 40.0,
+    "primary": 60.0,
+    "primary_link": 40.0,
+    "secondary": 50.0,
+    "secondary_link": 30.0,
+    "tertiary": 40.0,
+    "tertiary_link": 30.0,
+    "unclassified": 30.0,
+    "road": 30.0,
+    "residential": 25.0,
+    "living_street": 10.0,
+    "service": 15.0,
+    "track": 15.0,
+}
+
+# Highway values each mode may not use at all. Walking also keeps off trunk roads only where foot=no.
+_NEVER = {
+    "construction",
+    "proposed",
+    "planned",
+    "abandoned",
+    "raceway",
+    "bus_guideway",
+    "platform",
+    "no",
+}
+_EXCLUDED: Mapping[str, frozenset[str]] = {
+    "walk": frozenset(_NEVER | {"motorway", "motorway_link"}),
+    "ebike": frozenset(_NEVER | {"motorway", "motorway_link", "steps", "corridor", "elevator"}),
+    "drive": frozenset(
+        _NEVER
+        | {
+            "footway",
+            "path",
+            "pedestrian",
+            "steps",
+            "cycleway",
+            "bridleway",
+            "corridor",
+            "elevator",
+            "escalator",
+            "via_ferrata",
+        }
+    ),
+}
+_FOOT_KEYS: Mapping[str, tuple[str, ...]] = {
+    "walk": ("foot", "access"),
+    "ebike": ("bicycle", "vehicle", "access"),
+    "drive": ("motor_vehicle", "motorcar", "vehicle", "access"),
+}
+_NO_ACCESS = {"no", "private"}
+_ONEWAY_TRUE = {"yes", "true", "1", "-1", "reverse"}
+
+
+@dataclass(frozen=True, eq=False)
+class TravelGraph:
+    """A directed road graph in CSR form with travel seconds on each arc.
+
+    Attributes
+    ----------
+    indptr, indices, seconds
+        CSR arrays: the arcs leaving node ``i`` are ``indices[indptr[i]:indptr[i+1]]`` with travel
+        times ``seconds[...]``. Parallel arcs are merged keeping the fastest.
+    x, y
+        Node coordinates in metres (projected CRS).
+    node_ids
+        The caller's node ids (OSM ids when built from osmnx), for reporting.
+    mode
+        The travel mode the weights were computed for.
+    """
+
+    indptr: IntArray
+    indices: npt.NDArray[np.int32]
+    seconds: FloatArray
+    x: FloatArray
+    y: FloatArray
+    node_ids: IntArray
+    mode: str = "custom"
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_nodes(self) -> int:
+        return int(self.x.shape[0])
+
+    @property
+    def n_arcs(self) -> int:
+        return int(self.indices.shape[0])
+
+    @cached_property
+    def csr(self) -> sp.csr_matrix:
+        """The arcs as a ``scipy.sparse.csr_matrix`` (what csgraph routines take)."""
+        shape = (self.n_nodes, self.n_nodes)
+        return sp.csr_matrix((self.seconds, self.indices, self.indptr), shape=shape)
+
+    @cached_property
+    def csr_reversed(self) -> sp.csr_matrix:
+        """Arcs reversed: shortest paths on it give times *to* the sources instead of from them."""
+        return sp.csr_matrix(self.csr.T)
+
+    @cached_property
+    def active(self) -> npt.NDArray[np.bool_]:
+        """Nodes with at least one arc in this mode (only those can be snapped to)."""
+        degree = np.diff(self.indptr) + np.bincount(self.indices, minlength=self.n_nodes)
+        return np.asarray(degree > 0)
+
+    @cached_property
+    def component(self) -> npt.NDArray[np.int32]:
+        """Weakly connected component of each node; 0 is the largest, -1 marks inactive nodes."""
+        _, labels = connected_components(self.csr, directed=True, connection="weak")
+        labels = np.where(self.active, labels, -1)
+        sizes = np.bincount(labels[labels >= 0], minlength=1)
+        order = np.argsort(-sizes, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(order.size)
+        return np.where(labels >= 0, rank[np.maximum(labels, 0)], -1).astype(np.int32)
+
+    @cached_property
+    def _trees(self) -> tuple[tuple[IntArray, cKDTree], ...]:
+        """KD-trees over main-network nodes, island nodes and all active nodes (in that order)."""
+        comp = self.component
+        out = []
+        for mask in (comp == 0, comp > 0, comp >= 0):
+            idx = np.flatnonzero(mask).astype(np.int64)
+            out.append((idx, cKDTree(np.column_stack([self.x[idx], self.y[idx]]))))
+        return tuple(out)
+
+    def islands(self) -> dict[str, int]:
+        """How much of the network is cut off from the main component."""
+        comp = self.component
+        outside = int(np.count_nonzero(comp > 0))
+        return {
+            "components": int(comp.max() + 1) if comp.size else 0,
+            "main_component_nodes": int(np.count_nonzero(comp == 0)),
+            "island_nodes": outside,
+        }
+
+    @classmethod
+    def from_arrays(
+        cls,
+        tail: npt.ArrayLike,
+        head: npt.ArrayLike,
+        seconds: npt.ArrayLike,
+        x: npt.ArrayLike,
+        y: npt.ArrayLike,
+        *,
+        node_ids: npt.ArrayLike | None = None,
+        mode: str = "custom",
+        metadata: Mapping[str, Any] | None = None,
+    ) -> TravelGraph:
+        """Build from arc arrays (node positions ``0..n-1``) and node coordinates.
+
+        Parallel arcs keep the fastest; self-loops are dropped. Raises :class:`DataError` on
+        negative or non-finite times or out-of-range node indices.
+        """
+        t = np.asarray(tail, dtype=np.int64).ravel()
+        h = np.asarray(head, dtype=np.int64).ravel()
+        w = np.asarray(seconds, dtype=np.float64).ravel()
+        xs = np.asarray(x, dtype=np.float64).ravel()
+        ys = np.asarray(y, dtype=np.float64).ravel()
+        _check_arcs(t, h, w, xs, ys)
+        n = xs.shape[0]
+        ids = np.arange(n, dtype=np.int64) if node_ids is None else np.asarray(node_ids, np.int64)
+        if ids.shape != (n,):
+            raise DataError(
+                f"node_ids has {ids.shape[0]} entries for {n} nodes; give one id per node"
+            )
+        indptr, indices, weights = _to_csr(t, h, w, n)
+        return cls(indptr, indices, weights, xs, ys, ids, mode, dict(metadata or {}))
+
+    @classmethod
+    def from_networkx(
+        cls,
+        G: nx.MultiDiGraph,
+        *,
+        mode: Mode,
+        walk_speed_mps: float = 1.0,
+        ebike_speed_kmh: float = 12.0,
+        drive_speeds_kmh: Mapping[str, float] | None = None,
+    ) -> TravelGraph:
+        """Build from an osmnx-style graph: nodes with ``x``/``y``, edges with ``length`` (m).
+
+        Walking ignores one-way tags (each edge is usable both ways); e-bike and drive respect them
+        as the graph encodes them (osmnx adds both directions for two-way streets). Edges whose
+        ``highway`` value or access tags forbid the mode are left out.
+        """
+        if G.number_of_nodes() == 0:
+            raise DataError(
+                "道路网为空 / the road graph has no nodes; check the network source and area"
+            )
+        nodes = list(G.nodes)
+        pos = {node: i for i, node in enumerate(nodes)}
+        x = np.fromiter((G.nodes[n]["x"] for n in nodes), np.float64, len(nodes))
+        y = np.fromiter((G.nodes[n]["y"] for n in nodes), np.float64, len(nodes))
+        speeds = {**DRIVE_SPEEDS_KMH, **(drive_speeds_kmh or {})}
+        tails, heads, secs = [], [], []
+        skipped = 0
+        for u, v, data in G.edges(data=True):
+            s = _edge_seconds(data, mode, walk_speed_mps, ebike_speed_kmh, speeds)
+            if s is None:
+                skipped += 1
+                continue
+            tails.append(pos[u])
+            heads.append(pos[v])
+            secs.append(s)
+            if mode == "walk":
+                tails.append(pos[v])
+                heads.append(pos[u])
+                secs.append(s)
+        meta = {"edges_in": G.number_of_edges(), "edges_excluded_for_mode": skipped}
+        ids = np.array([n if isinstance(n, int | np.integer) else i for i, n in enumerate(nodes)])
+        return cls.from_arrays(tails, heads, secs, x, y, node_ids=ids, mode=mode, metadata=meta)
+
+
+def _check_arcs(t: IntArray, h: IntArray, w: FloatArray, x: FloatArray, y: FloatArray) -> None:
+    n = x.shape[0]
+    if not (t.shape == h.shape == w.shape):
+        raise DataError(
+            f"tail, head and seconds differ in length ({t.size}, {h.size}, {w.size}); give one per arc"
+        )
+    if y.shape != x.shape:
+        raise DataError(f"x and y differ in length ({x.size}, {y.size}); give one per node")
+    if not np.all(np.isfinite(x)) or not np.all(np.isfinite(y)):
+        raise DataError("node coordinates contain NaN or infinity; drop or fix those nodes")
+    if t.size and (min(t.min(), h.min()) < 0 or max(t.max(), h.max()) >= n):
+        raise DataError(f"arc endpoints must be node positions 0..{n - 1}; renumber the nodes")
+    bad = ~np.isfinite(w) | (w < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{int(bad.sum())} arc(s) have negative or non-finite travel time "
+            f"(first: arc {first}, {w[first]!r} s); travel times must be >= 0"
+        )
+
+
+def _to_csr(
+    t: IntArray, h: IntArray, w: FloatArray, n: int
+) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray]:
+    """CSR arrays keeping the fastest of parallel arcs (scipy would *sum* duplicates)."""
+    keep = t != h
+    # Zero-second arcs (duplicate OSM nodes) stay as explicit entries: csgraph treats them as arcs,
+    # and nothing here calls eliminate_zeros().
+    t, h, w = t[keep], h[keep], w[keep]
+    order = np.lexsort((w, h, t))
+    t, h, w = t[order], h[order], w[order]
+    first = np.ones(t.size, dtype=bool)
+    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+    t, h, w = t[first], h[first], w[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t, minlength=n), out=indptr[1:])
+    return indptr, h.astype(np.int32), w.astype(np.float64)
+
+
+def _first(value: Any) -> Any:
+    """osmnx keeps a list where simplification merged ways with different tags."""
+    if isinstance(value, list | tuple):
+        return value[0] if value else None
+    return value
+
+
+def _edge_seconds(
+    data: Mapping[str, Any],
+    mode: str,
+    walk_mps: float,
+    ebike_kmh: float,
+    speeds: Mapping[str, float],
+) -> float | None:
+    """Travel seconds along one edge for a mode, or None when the mode may not use it."""
+    highway = _first(data.get("highway"))
+    if highway is None or highway in _EXCLUDED[mode] or _first(data.get("area")) == "yes":
+        return None
+    if not _allowed(data, mode):
+        return None
+    length = float(data.get("length", math.nan))
+    if not math.isfinite(length) or length < 0:
+        return None
+    if mode == "walk":
+        return length / walk_mps
+    limit = _maxspeed_kmh(data.get("maxspeed"))
+    if mode == "ebike":
+        kmh = min(ebike_kmh, limit) if limit else ebike_kmh
+    else:
+        kmh = limit or speeds.get(str(highway)) or speeds.get("road", 30.0)
+    return length / (kmh / 3.6)
+
+
+def _allowed(data: Mapping[str, Any], mode: str) -> bool:
+    for key in _FOOT_KEYS[mode]:
+        value = _first(data.get(key))
+        if value is not None:
+            return str(value) not in _NO_ACCESS
+    return True
+
+
+_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
+
+
+def _maxspeed_kmh(value: Any) -> float | None:
+    """Parse OSM maxspeed ("60", "60 km/h", "30 mph", ["40", "60"] -> the lowest)."""
+    if value is None:
+        return None
+    values: Iterable[Any] = value if isinstance(value, list | tuple) else str(value).split(";")
+    found = []
+    for item in values:
+        match = _NUMBER.search(str(item))
+        if match:
+            kmh = float(match.group(1)) * (1.609344 if "mph" in str(item) else 1.0)
+            if kmh > 0:
+                found.append(kmh)
+    return min(found) if found else None
+
+
+@dataclass(frozen=True)
+class Snap:
+    """Where each point joins the network.
+
+    ``node`` is -1 for off-network points; ``status`` is 0 (main network), 1 (an island cut off from
+    the main network) or 2 (farther than the access limit from any road).
+    """
+
+    node: IntArray
+    distance_m: FloatArray
+    access_s: FloatArray
+    status: npt.NDArray[np.int8]
+
+    MAIN = 0
+    ISLAND = 1
+    OFF_NETWORK = 2
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "main": int(np.count_nonzero(self.status == self.MAIN)),
+            "island": int(np.count_nonzero(self.status == self.ISLAND)),
+            "off_network": int(np.count_nonzero(self.status == self.OFF_NETWORK)),
+        }
+
+
+def snap_points(
+    graph: TravelGraph,
+    x: npt.ArrayLike,
+    y: npt.ArrayLike,
+    *,
+    max_distance_m: float,
+    walk_speed_mps: float = 1.0,
+) -> Snap:
+    """Join points to their nearest node with a straight-line access leg at walking speed.
+
+    Points prefer the main network: a stray fragment next to a village must not capture it. Only a
+    point with no main-network node within ``max_distance_m`` joins an island (and is flagged so);
+    a point with no node at all within reach is off-network.
+    """
+    px = np.asarray(x, dtype=np.float64).ravel()
+    py = np.asarray(y, dtype=np.float64).ravel()
+    pts = np.column_stack([px, py])
+    node = np.full(px.size, -1, dtype=np.int64)
+    dist = np.full(px.size, np.inf)
+    status = np.full(px.size, Snap.OFF_NETWORK, dtype=np.int8)
+    main, island, every = graph._trees
+    for target_status, (candidates, tree) in ((Snap.MAIN, main), (Snap.ISLAND, island)):
+        todo = np.flatnonzero(status == Snap.OFF_NETWORK)
+        if candidates.size == 0 or todo.size == 0:
+            continue
+        d, i = tree.query(pts[todo], distance_upper_bound=max_distance_m)
+        hit = np.isfinite(d)
+        node[todo[hit]] = candidates[i[hit]]
+        dist[todo[hit]] = d[hit]
+        status[todo[hit]] = target_status
+    if np.any(status == Snap.OFF_NETWORK):
+        # Report how far off-network points are rather than infinity.
+        off = np.flatnonzero(status == Snap.OFF_NETWORK)
+        if every[0].size:
+            dist[off] = every[1].query(pts[off])[0]
+    access = np.where(status == Snap.OFF_NETWORK, np.inf, dist / walk_speed_mps)
+    return Snap(node=node, distance_m=dist, access_s=access, status=status)
