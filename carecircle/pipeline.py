@@ -1,0 +1,432 @@
+"""run_scenario: the one place that orders the stages, from a Scenario to a RunResult.
+
+Each stage is a function with arrays or GeoDataFrames in and out; geometry and CRS handling stay in
+``sources`` (reading) and ``outputs`` (writing), the engine sees arrays only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from carecircle import engine
+from carecircle.errors import DataError
+from carecircle.scenario import TIERS, Scenario
+from carecircle.sources import census, layers, network
+
+__all__ = ["STAGES", "Progress", "RunResult", "run_scenario"]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[int, int, str], None]
+"""Called as ``progress(stage_number, stage_count, label)`` when a stage starts."""
+
+STAGES: tuple[str, ...] = (
+    "读取研究区与行政区划 / reading the study area and admin layers",
+    "读取路网 / reading the road network",
+    "构建出行网络 / building the travel graph",
+    "读取人口栅格 / reading the population grid",
+    "读取养老设施 / reading the care facilities",
+    "计算出行时间 / computing travel times",
+    "汇总覆盖率 / scoring coverage",
+)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """Everything a run produced; outputs are written from it by ``carecircle.outputs``."""
+
+    scenario: Scenario
+    crs: CRS
+    boundary: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    roads: gpd.GeoDataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Inputs:
+    crs: CRS
+    boundary: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    reports: dict[str, Any]
+
+
+def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
+    """Load the scenario's data, compute travel times and score the 15-minute circle."""
+    step = _stepper(progress)
+    step()
+    inputs = _read_admin(scenario)
+    step()
+    G, net_report = network.graph_from_source(
+        scenario.data.network, area=_buffered_wgs84(inputs, scenario), to_crs=inputs.crs
+    )
+    step()
+    tier = scenario.tier("village")
+    graph = _travel_graph(G, scenario, tier.mode)
+    roads = _main_roads(G)
+    del G
+    step()
+    cells = _demand_cells(scenario, inputs)
+    step()
+    facilities = _read_facilities(scenario, inputs)
+    step()
+    cells, facilities, snap_report = _travel_times(graph, scenario, cells, facilities)
+    step()
+    villages, townships, coverage = _score(scenario, inputs, cells, facilities)
+    summary = _summary(
+        scenario, inputs, graph, net_report, cells, facilities, coverage, snap_report
+    )
+    return RunResult(
+        scenario=scenario,
+        crs=inputs.crs,
+        boundary=inputs.boundary,
+        townships=townships,
+        villages=villages,
+        facilities=facilities,
+        cells=cells,
+        roads=roads,
+        summary=summary,
+    )
+
+
+def _stepper(progress: Progress | None) -> Callable[[], None]:
+    counter = iter(range(1, len(STAGES) + 1))
+
+    def step() -> None:
+        i = next(counter)
+        log.info("stage %d/%d: %s", i, len(STAGES), STAGES[i - 1])
+        if progress is not None:
+            progress(i, len(STAGES), STAGES[i - 1])
+
+    return step
+
+
+# --- stage 1: admin ------------------------------------------------------------------------------
+
+
+def _read_admin(scenario: Scenario) -> _Inputs:
+    src = scenario.data
+    boundary = layers.read_layer(scenario.area.boundary, kind="boundary", to_crs="EPSG:4326")
+    crs = layers.working_crs(scenario.crs, boundary)
+    outline = gpd.GeoDataFrame(
+        geometry=[shapely.union_all(boundary.to_crs(crs).geometry.to_numpy())], crs=crs
+    )
+    townships = layers.read_layer(src.townships, kind="townships", to_crs=crs)
+    villages = layers.read_layer(src.villages, kind="villages", to_crs=crs)
+    unknown = sorted(set(villages["township"]) - set(townships["id"]))
+    if unknown:
+        raise DataError(
+            f"{src.villages.path}: {len(unknown)} 个村的乡镇代码在乡镇图层中不存在 / village township "
+            f"code(s) not in the townships layer ({', '.join(unknown[:5])}); check the `township` column"
+        )
+    reports = {
+        "repaired_geometries": {
+            "boundary": boundary.attrs.get("repaired_geometries", 0),
+            "townships": townships.attrs.get("repaired_geometries", 0),
+            "villages": villages.attrs.get("repaired_geometries", 0),
+        }
+    }
+    return _Inputs(
+        crs, outline, townships.reset_index(drop=True), villages.reset_index(drop=True), reports
+    )
+
+
+def _buffered_wgs84(inputs: _Inputs, scenario: Scenario) -> shapely.Geometry:
+    """The area plus its buffer, so roads (and coverage) can cross the county border."""
+    buffered = inputs.boundary.buffer(scenario.area.buffer_m)
+    return buffered.to_crs("EPSG:4326").iloc[0]
+
+
+# --- stages 2-3: network -------------------------------------------------------------------------
+
+
+def _travel_graph(G: Any, scenario: Scenario, mode: str) -> engine.TravelGraph:
+    t = scenario.travel
+    return engine.TravelGraph.from_networkx(
+        G,
+        mode=mode,  # type: ignore[arg-type]
+        walk_speed_mps=t.walk_speed_mps,
+        ebike_speed_kmh=t.ebike_speed_kmh,
+        drive_speeds_kmh=t.drive_speeds_kmh,
+    )
+
+
+_MAIN_ROADS = {"motorway", "trunk", "primary", "secondary", "tertiary"}
+
+
+def _main_roads(G: Any) -> gpd.GeoDataFrame:
+    """Main roads as lines, the map's offline background."""
+    xs = {n: (d["x"], d["y"]) for n, d in G.nodes(data=True)}
+    rows = []
+    seen: set[tuple[Any, Any]] = set()
+    for u, v, data in G.edges(data=True):
+        highway = data.get("highway")
+        highway = highway[0] if isinstance(highway, list) else highway
+        if highway not in _MAIN_ROADS or (v, u) in seen:
+            continue
+        seen.add((u, v))
+        rows.append((str(highway), str(data.get("name", "")), shapely.LineString([xs[u], xs[v]])))
+    frame = pd.DataFrame(rows, columns=["highway", "name", "geometry"])
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=G.graph["crs"])
+
+
+# --- stage 4: demand -----------------------------------------------------------------------------
+
+
+def _demand_cells(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
+    """Populated cells with their village, township and older residents (60+)."""
+    pop = scenario.data.population
+    area = inputs.boundary.geometry.iloc[0]
+    demand = census.demand_from_raster(pop.raster, area, inputs.crs, to_crs=inputs.crs)
+    if len(demand) == 0:
+        raise DataError(
+            f"{pop.raster}: 研究区内无人口 / no populated cell inside the study area; check the raster"
+        )
+    points = gpd.GeoSeries(gpd.points_from_xy(demand.x, demand.y), crs=inputs.crs)
+    cells = gpd.GeoDataFrame(
+        {
+            "x": demand.x,
+            "y": demand.y,
+            "residents": demand.population,
+            "village": _locate(points, inputs.villages),
+            "township": _locate(points, inputs.townships),
+        },
+        geometry=points,
+        crs=inputs.crs,
+    )
+    shares, census_report = _older_shares(scenario, inputs)
+    township_ids = inputs.townships["id"].to_numpy()
+    default = census_report["share"]
+    share = np.array(
+        [
+            shares.get(str(township_ids[t]), default) if t >= 0 else default
+            for t in cells["township"]
+        ]
+    )
+    cells["older"] = cells["residents"] * share
+    cells.attrs["raster"] = demand.report
+    cells.attrs["census"] = census_report
+    return cells
+
+
+def _locate(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> npt.NDArray[np.int64]:
+    """Index of the polygon containing each point (-1 for none; the first where they overlap)."""
+    hits = polygons.sindex.query(points.to_numpy(), predicate="within")
+    out = np.full(len(points), -1, dtype=np.int64)
+    # Reverse so that, where polygons overlap, the lowest polygon index is written last and wins.
+    out[hits[0][::-1]] = hits[1][::-1]
+    return out
+
+
+def _older_shares(scenario: Scenario, inputs: _Inputs) -> tuple[dict[str, float], dict[str, Any]]:
+    pop = scenario.data.population
+    if pop.older_table is None:
+        share = float(pop.older_share or 0.0)
+        return {}, {"source": "older_share", "share": share}
+    shares, totals = census.older_shares(pop.older_table)
+    ids = set(inputs.townships["id"])
+    totals["townships_without_row"] = sorted(ids - set(shares))
+    totals["rows_without_township"] = sorted(set(shares) - ids)
+    return shares, totals
+
+
+# --- stage 5: facilities -------------------------------------------------------------------------
+
+
+def _read_facilities(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
+    spec = scenario.data.facilities
+    facilities = layers.read_layer(spec, kind="facilities", to_crs=inputs.crs).reset_index(
+        drop=True
+    )
+    tiers = spec.tier_of()
+    facilities["tier"] = facilities["type"].map(lambda t: tiers.get(t, "other"))
+    for col in ("floor_m2", "beds", "nursing_beds"):
+        if col not in facilities.columns:
+            facilities[col] = np.nan
+    # Where the register names no village, the facility's location decides.
+    for col, frame in (("in_village", inputs.villages), ("in_township", inputs.townships)):
+        where = _locate(facilities.geometry, frame)
+        facilities[col] = np.where(where >= 0, frame["id"].to_numpy()[np.maximum(where, 0)], "")
+    if "village" not in facilities.columns:
+        facilities["village"] = ""
+    facilities["village"] = facilities["village"].where(
+        facilities["village"] != "", facilities["in_village"]
+    )
+    return facilities
+
+
+# --- stage 6: travel times -----------------------------------------------------------------------
+
+
+def _travel_times(
+    graph: engine.TravelGraph,
+    scenario: Scenario,
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """Seconds from every cell to its nearest village/community centre (access legs included)."""
+    travel = scenario.travel
+    snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
+    fsnap = engine.snap_points(graph, facilities.geometry.x, facilities.geometry.y, **snap_kw)
+    csnap = engine.snap_points(graph, cells["x"], cells["y"], **snap_kw)
+    facilities = facilities.assign(snap=_status_names(fsnap.status), access_m=fsnap.distance_m)
+    centres = np.flatnonzero(
+        (facilities["tier"] == "village").to_numpy() & (fsnap.status != engine.Snap.OFF_NETWORK)
+    )
+    node_s, nearest = engine.nearest_times(
+        graph, fsnap.node[centres], source_seconds=fsnap.access_s[centres]
+    )
+    reached = csnap.node >= 0
+    seconds = np.full(len(cells), np.inf)
+    seconds[reached] = csnap.access_s[reached] + node_s[csnap.node[reached]]
+    centre = np.full(len(cells), -1, dtype=np.int64)
+    centre[reached] = np.where(
+        nearest[csnap.node[reached]] >= 0, centres[nearest[csnap.node[reached]]], -1
+    )
+    cells = cells.assign(
+        seconds=seconds,
+        nearest_centre=[facilities["id"].iat[i] if i >= 0 else "" for i in centre],
+        snap=_status_names(csnap.status),
+        access_m=csnap.distance_m,
+    )
+    report = {
+        "cells": csnap.counts(),
+        "facilities": fsnap.counts(),
+        "older_island": round(float(cells["older"][csnap.status == engine.Snap.ISLAND].sum()), 1),
+        "older_off_network": round(
+            float(cells["older"][csnap.status == engine.Snap.OFF_NETWORK].sum()), 1
+        ),
+    }
+    return cells, facilities, report
+
+
+def _status_names(status: npt.NDArray[np.int8]) -> npt.NDArray[np.str_]:
+    return np.array(["main", "island", "off_network"])[status]
+
+
+# --- stage 7: scores -----------------------------------------------------------------------------
+
+
+def _speed_factors(scenario: Scenario) -> dict[str, float]:
+    """Walking times scale with 1/speed: the band needs no second shortest-path pass."""
+    t = scenario.travel
+    base = t.walk_speed_mps
+    speeds = sorted({t.walk_speed_band[0], base, t.walk_speed_band[1]})
+    return {f"{v:g}": base / v for v in speeds}
+
+
+def _score(
+    scenario: Scenario, inputs: _Inputs, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    tier = scenario.tier("village")
+    threshold = tier.minutes * 60.0
+    seconds = cells["seconds"].to_numpy()
+    older = cells["older"].to_numpy()
+    villages = inputs.villages.copy()
+    townships = inputs.townships.copy()
+    for name, frame, groups in (
+        ("village", villages, cells["village"]),
+        ("township", townships, cells["township"]),
+    ):
+        g = groups.to_numpy()
+        total, covered, share = engine.covered_share(seconds, older, g, len(frame), threshold)
+        frame["residents"] = engine.group_sums(cells["residents"], g, len(frame))
+        frame["older"] = total
+        frame["older_covered"] = covered
+        frame["share"] = share
+        if name == "village" and tier.mode == "walk":
+            for speed, factor in _speed_factors(scenario).items():
+                _, _, s = engine.covered_share(seconds * factor, older, g, len(frame), threshold)
+                frame[f"share_{speed}mps"] = s
+    centres = facilities[facilities["tier"] == "village"]
+    villages["has_centre"] = villages["id"].isin(set(centres["village"]))
+    town_centres = facilities[facilities["tier"] == "township"]
+    townships["has_centre"] = townships["id"].isin(set(town_centres["in_township"]))
+    county = _county_figures(scenario, cells, threshold)
+    return villages, townships, county
+
+
+def _county_figures(
+    scenario: Scenario, cells: gpd.GeoDataFrame, threshold: float
+) -> dict[str, Any]:
+    seconds = cells["seconds"].to_numpy()
+    older = cells["older"].to_numpy()
+    total = float(older.sum())
+    figures: dict[str, Any] = {"older": total, "threshold_minutes": threshold / 60.0}
+    if scenario.tier("village").mode == "walk":
+        figures["share_by_walk_speed"] = {
+            speed: float(older[seconds * f <= threshold].sum() / total)
+            for speed, f in _speed_factors(scenario).items()
+        }
+    covered = float(older[seconds <= threshold].sum())
+    figures["older_covered"] = covered
+    figures["share"] = covered / total if total else float("nan")
+    minutes = np.arange(0, 61, 5)
+    figures["share_by_minutes"] = {
+        f"{m}": float(older[seconds <= m * 60].sum() / total) for m in minutes
+    }
+    return figures
+
+
+# --- summary -------------------------------------------------------------------------------------
+
+
+def _summary(
+    scenario: Scenario,
+    inputs: _Inputs,
+    graph: engine.TravelGraph,
+    net_report: dict[str, Any],
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    county: dict[str, Any],
+    snap_report: dict[str, Any],
+) -> dict[str, Any]:
+    """The run's figures as plain data (deterministic: no clock times, no absolute paths)."""
+    villages_in = len(inputs.villages)
+    tier_counts = facilities["tier"].value_counts()
+    unmapped = sorted(set(facilities.loc[facilities["tier"] == "other", "type"]))
+    tier = scenario.tier("village")
+    return {
+        "scenario": {"name": scenario.name, "title": scenario.title, "crs": inputs.crs.to_string()},
+        "inputs": {
+            "townships": len(inputs.townships),
+            "villages": villages_in,
+            "facilities_by_tier": {t: int(tier_counts.get(t, 0)) for t in (*TIERS, "other")},
+            "facility_types_not_mapped": unmapped,
+            "raster": cells.attrs.get("raster", {}),
+            "census": cells.attrs.get("census", {}),
+            "cells_outside_villages": int((cells["village"] < 0).sum()),
+            "older_outside_villages": float(cells.loc[cells["village"] < 0, "older"].sum()),
+            **inputs.reports,
+        },
+        "network": {
+            **net_report,
+            "mode": graph.mode,
+            "travel_nodes": graph.n_nodes,
+            "travel_arcs": graph.n_arcs,
+            **graph.islands(),
+            **graph.metadata,
+        },
+        "snapping": snap_report,
+        "village_circle": {
+            "tier": "village",
+            "mode": tier.mode,
+            "minutes": tier.minutes,
+            "walk_speed_mps": scenario.travel.walk_speed_mps,
+            **county,
+        },
+    }
