@@ -12,7 +12,17 @@ from carecircle.pipeline import RunResult, run_scenario
 from carecircle.scenario import Scenario, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED = ROOT.parent / "shared"
+SHARED_DATA = SHARED / "data"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Real data and the policy documents live beside the repository, never in it; without them
+    # the real-data tests would have nothing to check, so refuse to run rather than skip.
+    if not (SHARED_DATA.is_dir() and (SHARED / "POLICY.md").is_file()):
+        raise pytest.UsageError(
+            f"tests need the shared data and documents at {SHARED} (../shared beside the repository)"
+        )
 
 
 @pytest.fixture(scope="session")
