@@ -190,11 +190,12 @@ def _main_roads(G: Any) -> gpd.GeoDataFrame:
 def _demand_cells(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
     """Populated cells with their village, township and older residents (60+)."""
     pop = scenario.data.population
-    area = inputs.boundary.geometry.iloc[0]
-    demand = census.demand_from_raster(pop.raster, area, inputs.crs, to_crs=inputs.crs)
+    demand = _demand(scenario, inputs)
     if len(demand) == 0:
+        where = pop.points.path if pop.points is not None else pop.raster or pop.older_rasters[0]
         raise DataError(
-            f"{pop.raster}: 研究区内无人口 / no populated cell inside the study area; check the raster"
+            f"{where}: 研究区内无人口 / no populated cell or village count inside the study area; "
+            "check the data and the area"
         )
     points = gpd.GeoSeries(gpd.points_from_xy(demand.x, demand.y), crs=inputs.crs)
     cells = gpd.GeoDataFrame(
@@ -208,19 +209,50 @@ def _demand_cells(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
         geometry=points,
         crs=inputs.crs,
     )
-    shares, census_report = _older_shares(scenario, inputs)
-    township_ids = inputs.townships["id"].to_numpy()
-    default = census_report["share"]
-    share = np.array(
-        [
-            shares.get(str(township_ids[t]), default) if t >= 0 else default
-            for t in cells["township"]
-        ]
-    )
-    cells["older"] = cells["residents"] * share
+    if demand.older is not None:
+        # Age bands or village counts give older residents directly: no census shares needed.
+        cells["older"] = demand.older
+        census_report: dict[str, Any] = {
+            "source": "older_rasters" if pop.older_rasters else "points",
+            "older": float(demand.older.sum()),
+        }
+    else:
+        cells["older"] = cells["residents"] * _share_per_cell(scenario, inputs, cells)
+        census_report = cells.attrs.pop("census")
     cells.attrs["raster"] = demand.report
     cells.attrs["census"] = census_report
     return cells
+
+
+def _demand(scenario: Scenario, inputs: _Inputs) -> census.Demand:
+    """Demand points from whichever population source the scenario names."""
+    pop = scenario.data.population
+    area = inputs.boundary.geometry.iloc[0]
+    if pop.points is not None:
+        frame = layers.read_layer(pop.points, kind="population", to_crs=inputs.crs)
+        return census.demand_from_points(
+            frame, area, grid_m=pop.grid_m, source=str(pop.points.path)
+        )
+    return census.demand_from_rasters(
+        pop.raster, pop.older_rasters, area, inputs.crs, to_crs=inputs.crs, grid_m=pop.grid_m
+    )
+
+
+def _share_per_cell(
+    scenario: Scenario, inputs: _Inputs, cells: gpd.GeoDataFrame
+) -> npt.NDArray[np.float64]:
+    """The census 60+ share of each cell's township (the county-wide share outside them)."""
+    shares, census_report = _older_shares(scenario, inputs)
+    township_ids = inputs.townships["id"].to_numpy()
+    default = census_report["share"]
+    cells.attrs["census"] = census_report
+    return np.array(
+        [
+            shares.get(str(township_ids[t]), default) if t >= 0 else default
+            for t in cells["township"]
+        ],
+        dtype=np.float64,
+    )
 
 
 def _locate(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> npt.NDArray[np.int64]:

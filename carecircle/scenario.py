@@ -9,6 +9,7 @@ file's own folder.
 
 from __future__ import annotations
 
+import codecs
 import difflib
 import math
 import types
@@ -42,6 +43,7 @@ __all__ = [
 FacilityTier = Literal["village", "mutual_aid", "township", "jingloyuan", "regional", "county"]
 TIERS: tuple[str, ...] = typing.get_args(FacilityTier)
 TravelMode = Literal["walk", "ebike", "drive"]
+CoordinateSystem = Literal["wgs84", "gcj02"]
 
 # Facility-type values as Chinese registers spell them, mapped to tiers. A scenario may extend or
 # override this table (``data.facilities.types``) for its own register's wording.
@@ -80,6 +82,17 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
 
 
 InputPath = Annotated[Path, AfterValidator(_resolve_path)]
+
+
+def _known_encoding(value: str) -> str:
+    try:
+        return codecs.lookup(value).name
+    except LookupError:
+        raise ValueError(
+            f"未知的字符编码 / unknown text encoding {value!r}; use e.g. gbk, gb18030 or utf-8"
+        ) from None
+
+
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
@@ -92,6 +105,10 @@ class LayerSource(_Model):
     """A vector layer or a table with coordinates, with its columns mapped to carecircle's names.
 
     ``columns`` maps the file's column names to canonical ones, e.g. ``{床位数: beds}``.
+    ``encoding`` is the text encoding of a Shapefile's .dbf or a CSV (e.g. ``gbk``, ``gb18030``);
+    when absent it is detected (the .cpg, else UTF-8, else GB18030) and reported. ``coords:
+    gcj02`` declares longitudes/latitudes taken from Gaode/Amap or another Chinese map service
+    (GCJ-02); they are converted to WGS84 on reading.
     """
 
     path: InputPath
@@ -100,6 +117,8 @@ class LayerSource(_Model):
     x: str | None = None
     y: str | None = None
     crs: str | None = None
+    encoding: Annotated[str, AfterValidator(_known_encoding)] | None = None
+    coords: CoordinateSystem = "wgs84"
 
     @model_validator(mode="after")
     def _xy_together(self) -> LayerSource:
@@ -148,20 +167,60 @@ class OlderTable(_Model):
 
 
 class PopulationSource(_Model):
-    """Resident population grid and how to derive older residents (60+) from it."""
+    """Where residents and older residents (60+) come from. Three forms:
 
-    raster: InputPath
+    - ``raster`` (residents per cell: WorldPop, GHS-POP; any CRS) with ``older_table`` (township
+      census shares) or ``older_share`` (one county-wide share);
+    - ``older_rasters``: age-band rasters summed into older residents (e.g. WorldPop 60-65 and
+      65+), with ``raster`` optional for the residents;
+    - ``points``: village points or polygons with counts, their columns mapped to ``older`` and/or
+      ``residents`` (with ``older_table``/``older_share`` when only residents are given).
+
+    ``grid_m`` is the working grid that rasters are summed onto when they are coarser than 250 m,
+    finer than 50 m or on grids that differ; polygons are spread over it too.
+    """
+
+    raster: InputPath | None = None
+    older_rasters: tuple[InputPath, ...] = ()
     older_table: OlderTable | None = None
     older_share: Share | None = None
+    points: LayerSource | None = None
+    grid_m: PositiveFloat = 100.0
 
     @model_validator(mode="after")
     def _one_older_source(self) -> PopulationSource:
-        if (self.older_table is None) == (self.older_share is None):
+        shares = [k for k in ("older_table", "older_share") if getattr(self, k) is not None]
+        if self.points is not None:
+            _refuse_with(self, "points", ("raster", "older_rasters"))
+            if "older" in self.points.columns.values():
+                _refuse_with(self, "points (with an `older` column)", tuple(shares))
+            elif len(shares) != 1:
+                raise ValueError(
+                    "points 未映射 older 字段时须给出 older_table 或 older_share 之一 / points "
+                    "without a column mapped to `older` need exactly one of older_table or older_share"
+                )
+        elif self.older_rasters:
+            _refuse_with(self, "older_rasters", tuple(shares))
+        elif self.raster is None:
+            raise ValueError(
+                "须给出 raster、older_rasters 或 points / give raster (residents per cell), "
+                "older_rasters (age bands) or points (village counts)"
+            )
+        elif len(shares) != 1:
             raise ValueError(
                 "须给出 older_table 或 older_share 之一 / give exactly one of older_table "
                 "(a township table of 60+ residents) or older_share (one county-wide share)"
             )
         return self
+
+
+def _refuse_with(model: BaseModel, given: str, others: tuple[str, ...]) -> None:
+    clash = [k for k in others if getattr(model, k, None) not in (None, ())]
+    if clash:
+        raise ValueError(
+            f"{given} 不能与 {', '.join(clash)} 同时给出 / {given} cannot be combined with "
+            f"{', '.join(clash)}; remove one"
+        )
 
 
 class DataSources(_Model):

@@ -167,6 +167,52 @@ def test_validate_cli_prints_all_three_and_writes_nothing(tmp_path: Path) -> Non
             "exactly one of older_table",
         ),
         (lambda d: d["data"]["facilities"].pop("y"), "data.facilities", "both x and y"),
+        (
+            lambda d: d["data"]["facilities"].update(encoding="gbkk"),
+            "data.facilities.encoding",
+            "unknown text encoding 'gbkk'",
+        ),
+        (
+            lambda d: d["data"]["facilities"].update(coords="bd09"),
+            "data.facilities.coords",
+            "'bd09'",
+        ),
+        (
+            lambda d: d["data"]["population"].update(older_rasters=["data/pop.tif"]),
+            "data.population",
+            "older_rasters cannot be combined with older_table",
+        ),
+        (
+            lambda d: d["data"]["population"].update(
+                points={"path": "data/fac.csv", "x": "x", "y": "y", "columns": {"老人": "older"}}
+            ),
+            "data.population",
+            "points cannot be combined with raster",
+        ),
+        (
+            lambda d: d["data"]["population"].update(
+                raster=None,
+                older_table=None,
+                points={
+                    "path": "data/fac.csv",
+                    "x": "x",
+                    "y": "y",
+                    "columns": {"人口": "residents"},
+                },
+            ),
+            "data.population",
+            "need exactly one of older_table or older_share",
+        ),
+        (
+            lambda d: d["data"]["population"].pop("raster"),
+            "data.population",
+            "give raster (residents per cell), older_rasters (age bands) or points",
+        ),
+        (
+            lambda d: d["data"]["population"].update(grid_m=0),
+            "data.population.grid_m",
+            "greater than 0",
+        ),
         (lambda d: d.update(name="has space"), "name", "pattern"),
     ],
 )
@@ -228,3 +274,34 @@ def test_loader_never_raises_anything_but_scenario_error(raw: object, tmp_path: 
         scenario_from_dict(raw, base_dir=tmp_path)
     except ScenarioError as exc:
         assert exc.problems
+
+
+def test_population_forms(tmp_path: Path) -> None:
+    """Age bands (total raster optional) and village counts (older given) need no census share."""
+    raw = minimal(tmp_path)
+    for name in ("a6065.tif", "a65pl.tif", "villages.csv"):
+        (tmp_path / "data" / name).write_bytes(b"")
+    raw["data"]["population"] = {  # type: ignore[index]
+        "older_rasters": ["data/a6065.tif", "data/a65pl.tif"],
+        "grid_m": 250,
+    }
+    sc = load_scenario(write(tmp_path, raw))
+    pop = sc.data.population
+    assert pop.raster is None and pop.grid_m == 250
+    assert pop.older_rasters == (
+        (tmp_path / "data" / "a6065.tif").resolve(),
+        (tmp_path / "data" / "a65pl.tif").resolve(),
+    )
+    raw["data"]["population"] = {  # type: ignore[index]
+        "points": {
+            "path": "data/villages.csv",
+            "x": "经度",
+            "y": "纬度",
+            "coords": "gcj02",
+            "encoding": "GBK",
+            "columns": {"村代码": "id", "60岁以上": "older", "常住人口": "residents"},
+        }
+    }
+    sc = load_scenario(write(tmp_path, raw))
+    points = sc.data.population.points
+    assert points is not None and points.coords == "gcj02" and points.encoding == "gbk"
