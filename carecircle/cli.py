@@ -77,15 +77,25 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     ctx.obj = {"quiet": quiet > 0}
 
 
+_DATA_OPTION = click.option(
+    "--data",
+    "data_from",
+    default=None,
+    metavar="NAME|FILE",
+    help="Use another scenario's area and data, e.g. `--data demo` for demo.yaml beside SCENARIO.",
+)
+
+
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-def validate(scenario: Path) -> None:
+@_DATA_OPTION
+def validate(scenario: Path, data_from: str | None) -> None:
     """检查情景文件 / check a scenario file and list every problem in it."""
     from carecircle.scenario import load_scenario
     from carecircle.sources.layers import check_columns
 
     with _friendly_errors():
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, data_from=data_from)
         check_columns(sc)
     tiers = ", ".join(f"{k}: {v.mode} {v.minutes:g} min" for k, v in sc.tiers.items())
     click.echo(f"情景文件有效 / scenario is valid: {sc.name} ({tiers})")
@@ -129,8 +139,9 @@ def demo_data(ctx: click.Context, out_dir: Path, size: str, seed: int) -> None:
     default=None,
     help="Output folder [default: maps/<scenario name>/].",
 )
+@_DATA_OPTION
 @click.pass_context
-def run(ctx: click.Context, scenario: Path, out_dir: Path | None) -> None:
+def run(ctx: click.Context, scenario: Path, out_dir: Path | None, data_from: str | None) -> None:
     """运行情景：评估15分钟养老服务圈并出图 / score the circle and write the map and report."""
     from carecircle.outputs import write_outputs
     from carecircle.pipeline import run_scenario
@@ -138,7 +149,7 @@ def run(ctx: click.Context, scenario: Path, out_dir: Path | None) -> None:
 
     clock = _StageClock(ctx.obj["quiet"])
     with _friendly_errors():
-        sc = load_scenario(scenario)
+        sc = load_scenario(scenario, data_from=data_from)
         result = run_scenario(sc, progress=clock)
         out = out_dir or Path("maps") / sc.name
         paths = write_outputs(result, out, progress=clock.message)

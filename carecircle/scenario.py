@@ -40,7 +40,9 @@ __all__ = [
     "scenario_from_dict",
 ]
 
-FacilityTier = Literal["village", "mutual_aid", "township", "jingloyuan", "regional", "county"]
+FacilityTier = Literal[
+    "village", "mutual_aid", "meal", "township", "jingloyuan", "regional", "county", "institution"
+]
 TIERS: tuple[str, ...] = typing.get_args(FacilityTier)
 TravelMode = Literal["walk", "ebike", "drive"]
 CoordinateSystem = Literal["wgs84", "gcj02"]
@@ -65,6 +67,13 @@ DEFAULT_FACILITY_TYPES: Mapping[str, str] = {
     "区域性养老服务中心": "regional",
     "农村区域性养老服务中心": "regional",
     "县级公办养老机构": "county",
+    "助餐点": "meal",
+    "助餐服务点": "meal",
+    "老年食堂": "meal",
+    "养老院": "institution",
+    "养老机构": "institution",
+    "民办养老机构": "institution",
+    "护理院": "institution",
 }
 
 
@@ -76,9 +85,17 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
         path = Path(base) / path
     path = Path(path).resolve()
     if (info.context or {}).get("check_files", True) and not path.exists():
-        hint = (info.context or {}).get("missing_hint", "")
-        raise ValueError(f"文件不存在 / file not found: {path}{hint}")
+        raise ValueError(f"文件不存在 / file not found: {path}{_missing_hint(path)}")
     return path
+
+
+def _missing_hint(path: Path) -> str:
+    """Generated demo data can be made on the spot: say how."""
+    demo = next((p for p in path.parents if p.name.startswith("demo")), None)
+    if demo is None:
+        return ""
+    size = "county" if "county" in demo.name else "small"
+    return f" (生成演示数据 / generate it: carecircle demo-data --out {demo} --size {size})"
 
 
 InputPath = Annotated[Path, AfterValidator(_resolve_path)]
@@ -260,17 +277,46 @@ def _default_tiers() -> dict[FacilityTier, TierTravel]:
     }
 
 
+class Zone(_Model):
+    """A siting zone: named townships, or a third of the county by latitude (south/central/north).
+
+    乳山 (乳政发〔2022〕8号 一(一)) sets institution counts for its southern coastal area, the
+    central city and the northern towns; ``band`` lets the same scenario run on any county.
+    """
+
+    townships: list[str] | None = None
+    band: Literal["south", "central", "north"] | None = None
+    min_sites: Annotated[int, Field(ge=0)] = 0
+    max_sites: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> Zone:
+        if (self.townships is None) == (self.band is None):
+            raise ValueError(
+                "须给出 townships 或 band 之一 / give exactly one of townships or band"
+            )
+        if self.max_sites is not None and self.max_sites < self.min_sites:
+            raise ValueError(
+                f"max_sites {self.max_sites} 小于 min_sites {self.min_sites} / max_sites is below min_sites"
+            )
+        return self
+
+
 class Siting(_Model):
     """The regional nursing-home siting problem (solved by carecircle.planning.siting)."""
 
     tier: FacilityTier = "regional"
     new_beds: Annotated[int, Field(ge=0)]
     beds_per_site: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (100, 300)
+    min_sites: Annotated[int, Field(ge=0)] = 0
     max_sites: Annotated[int, Field(ge=1)] | None = None
+    nursing_share: Share | None = None
     land_m2_per_bed: PositiveFloat | None = None
     land_quota_mu: PositiveFloat | None = None
+    budget_yuan: PositiveFloat | None = None
     expand_jingloyuan: bool = True
     institutionalisation_rate: Share = 0.03
+    zones: dict[str, Zone] = Field(default_factory=dict)
     time_limit_s: PositiveFloat = 60.0
 
     @model_validator(mode="after")
@@ -278,6 +324,10 @@ class Siting(_Model):
         low, high = self.beds_per_site
         if low > high:
             raise ValueError(f"beds_per_site 下限大于上限 / minimum {low} exceeds maximum {high}")
+        if self.max_sites is not None and self.max_sites < self.min_sites:
+            raise ValueError(
+                f"max_sites {self.max_sites} 小于 min_sites {self.min_sites} / max_sites is below min_sites"
+            )
         return self
 
 
@@ -336,7 +386,9 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
+def load_scenario(
+    path: str | Path, *, check_files: bool = True, data_from: str | Path | None = None
+) -> Scenario:
     """Read and validate a scenario file.
 
     Parameters
@@ -345,6 +397,11 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
         The YAML file. Relative paths inside it resolve against its folder.
     check_files
         Require every input file to exist (default). Off, paths are still resolved.
+    data_from
+        Run the scenario's targets, tiers and siting problem on another scenario's data: its
+        ``area``, ``data`` and ``crs`` replace this one's. A path to a scenario file, or a name
+        such as ``demo`` for ``demo.yaml`` beside this scenario. The name becomes
+        ``<name>-on-<other name>`` so outputs do not overwrite the real run's.
 
     Raises
     ------
@@ -377,7 +434,27 @@ def load_scenario(path: str | Path, *, check_files: bool = True) -> Scenario:
         raise ScenarioError(
             str(path), [("", f"YAML 格式错误 / malformed YAML, {where}{problem}")]
         ) from None
-    return scenario_from_dict(raw, base_dir=path.parent, source=str(path), check_files=check_files)
+    if data_from is None:
+        return scenario_from_dict(
+            raw, base_dir=path.parent, source=str(path), check_files=check_files
+        )
+    other = load_scenario(_data_scenario(path, data_from), check_files=check_files)
+    own = scenario_from_dict(raw, base_dir=path.parent, source=str(path), check_files=False)
+    return own.model_copy(
+        update={
+            "area": other.area,
+            "data": other.data,
+            "crs": other.crs,
+            "name": f"{own.name}-on-{other.name}",
+        }
+    )
+
+
+def _data_scenario(path: Path, data_from: str | Path) -> Path:
+    candidate = Path(data_from)
+    if candidate.suffix.lower() in {".yaml", ".yml"} or candidate.is_file():
+        return candidate
+    return path.parent / f"{data_from}.yaml"
 
 
 def scenario_from_dict(

@@ -18,15 +18,18 @@ from carecircle.cli import main
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 KATHMANDU = SHARED / "population" / "kathmandu-worldpop" / "NPL_ppp_v2c_2020.tif"
 KATHMANDU_TOTAL = 2_063_744.8  # the whole raster (SOURCES.md: 2.06 M)
-WEST, SOUTH, EAST, NORTH = 85.2577, 27.6595, 85.3860, 27.7595  # the raster's bounds
+KTM_BOUNDS = (85.2577, 27.6595, 85.3860, 27.7595)  # the raster's bounds
+ACCRA = SHARED / "population" / "accra-worldpop-agesex-2015"
+Bounds = tuple[float, float, float, float]
 CENTRE_TYPE = "村级居家养老服务照料中心"
 
 
-def grid_osm(path: Path, step_deg: float = 0.002) -> tuple[int, int]:
-    """A street grid over the raster's bounds as OSM XML (~200 m blocks), every 10th street primary.
+def grid_osm(path: Path, bounds: Bounds, step_deg: float = 0.002) -> tuple[int, int]:
+    """A street grid over ``bounds`` as OSM XML (~200 m blocks), every 10th street primary.
 
     Returns the node and way counts written.
     """
+    WEST, SOUTH, EAST, NORTH = bounds
     lons = np.arange(WEST, EAST + 1e-9, step_deg)
     lats = np.arange(SOUTH, NORTH + 1e-9, step_deg)
     ids = np.arange(1, lons.size * lats.size + 1).reshape(lats.size, lons.size)
@@ -45,8 +48,9 @@ def grid_osm(path: Path, step_deg: float = 0.002) -> tuple[int, int]:
     return int(ids.size), way
 
 
-def admin_layers(folder: Path) -> None:
-    """The area (the raster's bounds), 2 x 2 townships and 6 x 6 villages as a GeoPackage."""
+def admin_layers(folder: Path, bounds: Bounds) -> None:
+    """The area (``bounds``), 2 x 2 townships and 6 x 6 villages as a GeoPackage."""
+    WEST, SOUTH, EAST, NORTH = bounds
     area = shapely.box(WEST, SOUTH, EAST, NORTH)
     gpd.GeoDataFrame(
         {"code": ["KTM"], "name": ["加德满都谷地"]}, geometry=[area], crs=4326
@@ -83,8 +87,9 @@ def admin_layers(folder: Path) -> None:
     ).to_file(folder / "admin.gpkg", layer="villages")
 
 
-def centres(folder: Path, n_side: int) -> Path:
-    """n_side x n_side village care centres evenly over the valley, as a CSV register."""
+def centres(folder: Path, bounds: Bounds, n_side: int) -> Path:
+    """n_side x n_side village care centres evenly over ``bounds``, as a CSV register."""
+    WEST, SOUTH, EAST, NORTH = bounds
     lons = np.linspace(WEST, EAST, n_side + 2)[1:-1]
     lats = np.linspace(SOUTH, NORTH, n_side + 2)[1:-1]
     rows = [
@@ -106,20 +111,22 @@ def centres(folder: Path, n_side: int) -> Path:
 @pytest.fixture(scope="module")
 def kathmandu_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("kathmandu")
-    nodes, ways = grid_osm(folder / "grid.osm")
+    nodes, ways = grid_osm(folder / "grid.osm", KTM_BOUNDS)
     assert (nodes, ways) == (65 * 51, 65 + 51)
-    admin_layers(folder)
+    admin_layers(folder, KTM_BOUNDS)
     return folder
 
 
-def kathmandu_scenario(folder: Path, n_side: int) -> Path:
+def grid_scenario(
+    folder: Path, bounds: Bounds, n_side: int, population: dict[str, object], name: str
+) -> Path:
     layer = {"path": "admin.gpkg", "columns": {"code": "id", "name": "name"}}
     raw = {
-        "name": f"kathmandu-{n_side}",
+        "name": name,
         "area": {"boundary": {**layer, "layer": "county"}, "buffer_m": 0},
         "data": {
             "network": {"path": "grid.osm"},
-            "population": {"raster": str(KATHMANDU), "older_share": 0.086},
+            "population": population,
             "townships": {**layer, "layer": "townships"},
             "villages": {
                 "path": "admin.gpkg",
@@ -127,14 +134,14 @@ def kathmandu_scenario(folder: Path, n_side: int) -> Path:
                 "columns": {"code": "id", "name": "name", "town": "township"},
             },
             "facilities": {
-                "path": centres(folder, n_side).name,
+                "path": centres(folder, bounds, n_side).name,
                 "x": "经度",
                 "y": "纬度",
                 "columns": {"编号": "id", "名称": "name", "类型": "type"},
             },
         },
     }
-    path = folder / f"kathmandu-{n_side}.yaml"
+    path = folder / f"{name}.yaml"
     path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
     return path
 
@@ -149,8 +156,12 @@ def run(scenario: Path, out: Path) -> dict:  # type: ignore[type-arg]
 
 def test_kathmandu_raster_drives_a_coverage_run(kathmandu_folder: Path) -> None:
     """WorldPop residents x 8.6 % aged 60+, on a 200 m street grid: more centres, more covered."""
+    population = {"raster": str(KATHMANDU), "older_share": 0.086}
     summaries = {
-        n: run(kathmandu_scenario(kathmandu_folder, n), kathmandu_folder / f"out{n}")
+        n: run(
+            grid_scenario(kathmandu_folder, KTM_BOUNDS, n, population, f"kathmandu-{n}"),
+            kathmandu_folder / f"out{n}",
+        )
         for n in (2, 4, 8)
     }
     s = summaries[4]
@@ -175,3 +186,59 @@ def test_kathmandu_raster_drives_a_coverage_run(kathmandu_folder: Path) -> None:
     assert by_minutes == sorted(by_minutes)
     band = circle["share_by_walk_speed"]
     assert band["0.8"] < circle["share"] < band["1.2"]
+
+
+def test_village_counts_drive_a_run(kathmandu_folder: Path) -> None:
+    """The same valley with its 36 village polygons carrying older residents (e.g. a 民政 table)."""
+    villages = gpd.read_file(kathmandu_folder / "admin.gpkg", layer="villages")
+    villages["older"] = [100.0 * (k + 1) for k in range(len(villages))]  # 100 ... 3,600
+    villages.to_file(kathmandu_folder / "village_counts.gpkg")
+    points = {
+        "path": "village_counts.gpkg",
+        "columns": {"code": "id", "older": "older"},
+    }
+    s = run(
+        grid_scenario(kathmandu_folder, KTM_BOUNDS, 4, {"points": points}, "kathmandu-villages"),
+        kathmandu_folder / "out-villages",
+    )
+    expected = sum(100.0 * (k + 1) for k in range(36))  # 66,600
+    report = s["inputs"]["raster"]
+    assert report["method"] == "village counts" and report["polygons_spread"] == 36
+    # Every count is used or reported: the rim villages' edges, projected through more vertices
+    # than the area's, leave a few grid points a metre outside it (~1.5 people in 66,600).
+    used, outside = report["older_in_area"], report["older_outside_area"]
+    assert used + outside == pytest.approx(expected)
+    assert outside < 0.0001 * expected
+    assert s["inputs"]["census"] == {"source": "points", "older": pytest.approx(used)}
+    assert s["village_circle"]["older"] == pytest.approx(used)
+    assert 0 < s["village_circle"]["share"] < 1
+
+
+ACCRA_BOX = (-0.26, 5.53, -0.16, 5.63)  # central Accra, ~11 x 11 km
+
+
+def test_accra_age_bands_drive_a_run(tmp_path: Path) -> None:
+    """Older residents = WorldPop 60-65 + 65+ in the area; residents from the 2015 total raster."""
+    grid_osm(tmp_path / "grid.osm", ACCRA_BOX)
+    admin_layers(tmp_path, ACCRA_BOX)
+    bands = [ACCRA / "GHA14_A6065_adjv1.tif", ACCRA / "GHA14_A65PL_adjv1.tif"]
+    population = {
+        "raster": str(ACCRA / "GHA15adj_040213.tif"),
+        "older_rasters": [str(b) for b in bands],
+    }
+    s = run(grid_scenario(tmp_path, ACCRA_BOX, 4, population, "accra"), tmp_path / "out")
+    report = s["inputs"]["raster"]
+    assert report["file"] == "GHA15adj_040213.tif" and report["method"] == "cells"
+    a6065, a65pl = report["older_rasters"]
+    assert (a6065["file"], a65pl["file"]) == ("GHA14_A6065_adjv1.tif", "GHA14_A65PL_adjv1.tif")
+    # The bands' totals in the area add up to the older residents the run scores.
+    older = a6065["total_in_area"] + a65pl["total_in_area"]
+    assert s["inputs"]["census"]["source"] == "older_rasters"
+    assert s["village_circle"]["older"] == pytest.approx(older, abs=0.01)
+    assert report["older_in_area"] == pytest.approx(older, abs=0.01)
+    # Central Accra holds part of each band (whole-raster totals 46,796 and 90,811).
+    assert (
+        0.2 < a6065["total_in_area"] / 46_795.6 < 1 and 0.2 < a65pl["total_in_area"] / 90_810.8 < 1
+    )
+    assert 0.02 < older / report["total_in_area"] < 0.08
+    assert 0 < s["village_circle"]["share"] < 1

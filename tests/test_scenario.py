@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -305,3 +306,23 @@ def test_population_forms(tmp_path: Path) -> None:
     sc = load_scenario(write(tmp_path, raw))
     points = sc.data.population.points
     assert points is not None and points.coords == "gcj02" and points.encoding == "gbk"
+
+
+SEEDS = ("yueqing-2022", "minqing-2022", "rushan-2022", "tongxiang-2025", "wenzhou-2020")
+
+
+@pytest.mark.parametrize("name", SEEDS)
+def test_seed_scenarios_validate_on_the_demo_data(name: str, demo_root: Path) -> None:
+    shutil.copy(Path(__file__).parents[1] / "scenarios" / f"{name}.yaml", demo_root / "scenarios")
+    sc = load_scenario(demo_root / "scenarios" / f"{name}.yaml", data_from="demo")
+    demo = load_scenario(demo_root / "scenarios" / "demo.yaml")
+    assert sc.name == f"{name}-on-demo"
+    assert sc.data == demo.data and sc.area == demo.area and sc.crs == demo.crs
+    assert sc.policy.targets and sc.siting is not None
+    # Without --data the scenario names its real data, which is not on this machine.
+    with pytest.raises(ScenarioError, match="file not found"):
+        load_scenario(demo_root / "scenarios" / f"{name}.yaml")
+    result = CliRunner().invoke(
+        main, ["validate", str(demo_root / "scenarios" / f"{name}.yaml"), "--data", "demo"]
+    )
+    assert result.exit_code == 0, result.output

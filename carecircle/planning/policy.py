@@ -59,6 +59,7 @@ Unit = Literal[
     "beds",
     "m",
     "m2",
+    "km2",
     "m2_per_bed",
     "m2_per_person",
     "mu",
@@ -197,8 +198,8 @@ class Rule:
         return replace(self, params=MappingProxyType(params))
 
     def cite(self) -> str:
-        """All citations, e.g. ``乐政办函〔2020〕24号 一; 乐政办函〔2020〕24号 二(二)6``."""
-        return "; ".join(str(c) for c in self.citations)
+        """All clauses cited, once each: ``乐政办函〔2020〕24号 一; 乐政办函〔2020〕24号 二(二)6``."""
+        return "; ".join(dict.fromkeys(str(c) for c in self.citations))
 
     def _valid_names(self) -> str:
         return ", ".join(self.params) if self.params else "(none)"
@@ -392,10 +393,16 @@ _COVERAGE = (
         "分中心，可在现有村（社区）照料中心基础上改造提升。",
         description_en="The large towns 柳市, 北白象, 虹桥 and 大荆 add township-centre "
         "sub-centres according to area and population, possibly by upgrading existing village "
-        "centres. The document gives no number; see PLACES['town-subcenters'].",
+        "centres. The document names the towns but gives no number; the thresholds below are "
+        "carecircle's reading (a township at least this large and this populous), to be set by "
+        "the county in its scenario; see PLACES['town-subcenters'].",
         scope="township",
         kind="S",
-        params={},
+        params={
+            # Not from the document: chosen so that towns the size of 柳市 and 北白象 qualify.
+            "min_area_km2": _p(70, "km2", "乡镇面积下限", "township area at least"),
+            "min_residents": _p(60000, "count", "常住人口下限", "residents at least"),
+        },
         citations=(
             _c(
                 YQ,

@@ -63,6 +63,7 @@ FloatArray = npt.NDArray[np.float64]
 CELL_RANGE_M = (50.0, 250.0)
 """Cells in this size range are used as points as they are; others are summed onto the grid."""
 TOLERANCE = 0.001
+_RESIDENT_KEYS = ("window_total", "total_in_area", "outside_area")
 """Largest relative change of a raster's total allowed when it is reprojected (0.1 %)."""
 
 
@@ -195,7 +196,8 @@ def _report(
         if not on_cells:
             entry["reprojected_total"] = round(float(g.sum()), 3)
         files.append(entry)
-    top = files[-1] if n_older < len(files) else {}
+    # Reports read the residents' totals from the top level: None (shown "—") when none given.
+    top = files[-1] if n_older < len(files) else dict.fromkeys(_RESIDENT_KEYS)
     report: dict[str, Any] = {
         **top,
         "method": "cells" if on_cells else "summed onto the working grid",
@@ -402,7 +404,9 @@ def demand_from_points(
         report[f"{c}_total"] = round(float(np.nansum(v)), 3)
         report[f"{c}_in_area"] = round(float(np.nansum(v[inside])), 3)
         report[f"{c}_outside_area"] = round(float(np.nansum(v[~inside])), 3)
+    report.update(dict.fromkeys(_RESIDENT_KEYS))
     if "residents" in values:
+        report["window_total"] = report["residents_total"]
         report["total_in_area"] = report["residents_in_area"]
         report["outside_area"] = report["residents_outside_area"]
     nan = np.full(int(inside.sum()), np.nan)

@@ -73,8 +73,16 @@ SCHEMAS: Mapping[str, LayerSchema] = {
     "villages": LayerSchema(required=("id", "name", "township"), texts=("kind",)),
     "facilities": LayerSchema(
         required=("id", "name", "type"),
-        numbers=("floor_m2", "beds", "nursing_beds"),
-        texts=("village",),
+        numbers=(
+            "floor_m2",
+            "beds",
+            "nursing_beds",
+            "dementia_beds",
+            "land_m2",
+            "social_workers",
+            "caregivers",
+        ),
+        texts=("village", "ownership", "has_medical"),
         geometry="point",
     ),
     "candidates": LayerSchema(

@@ -1,0 +1,618 @@
+"""What is missing, where, how big, why, and which clause it breaks.
+
+``find_gaps`` checks each rule the scenario picked against the scored villages, townships and
+facilities. Every rule gives a county-level verdict (pass, fail or not assessable — with the reason
+when data is missing, never silently skipped) and, where the rule applies to places, a finding per
+village, township or facility. Failed findings are the gaps.
+
+Inputs are plain tables (pandas), built by the pipeline from a run:
+
+- villages: ``id, name, township, kind, older, older_covered, older_off_network, share,
+  has_centre`` and ``share_<speed>mps`` for each walking speed of the band;
+- townships: ``id, name, kind, area_km2, residents, older``;
+- facilities: ``id, name, type, tier, village, in_township, floor_m2, beds, nursing_beds`` and,
+  when the register has them, ``dementia_beds, land_m2, ownership, has_medical, social_workers,
+  caregivers``;
+- county: ``name, older, older_covered, older_off_network, share, share_by_walk_speed``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carecircle.planning.findings import Finding, finding
+from carecircle.planning.policy import Rule
+
+__all__ = ["EVALUATED_ELSEWHERE", "EVALUATORS", "GapInputs", "GapReport", "find_gaps"]
+
+INSTITUTION_TIERS = ("jingloyuan", "regional", "county", "institution")
+
+
+@dataclass(frozen=True)
+class GapInputs:
+    villages: pd.DataFrame
+    townships: pd.DataFrame
+    facilities: pd.DataFrame
+    county: Mapping[str, Any]
+
+    @property
+    def county_name(self) -> str:
+        return str(self.county.get("name", "全县 / county"))
+
+    def township_name(self, township_id: str) -> str:
+        names = dict(zip(self.townships["id"], self.townships["name"], strict=True))
+        return str(names.get(township_id, ""))
+
+    def institutions(self) -> pd.DataFrame:
+        """Facilities with residential beds (敬老院, regional, county and other institutions)."""
+        f = self.facilities
+        return f[f["tier"].isin(INSTITUTION_TIERS) | (f["beds"].fillna(0) > 0)]
+
+
+@dataclass(frozen=True)
+class GapReport:
+    findings: tuple[Finding, ...]
+    counts: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def gaps(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.status == "fail" and f.object_id != "county")
+
+    @property
+    def verdicts(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.object_id == "county")
+
+
+Evaluator = Callable[[GapInputs, Rule], list[Finding]]
+
+# Rules whose verdict needs a plan or the siting model, not the map of what exists.
+EVALUATED_ELSEWHERE: Mapping[str, tuple[str, str]] = {
+    rid: ("由选址模型或规划审查评估", "checked by the siting model or the plan checker")
+    for rid in (
+        "new-beds", "land-quota-250mu", "rushan-zones", "residential-2permille", "community-800",
+        "embedded-30-100", "adjacent-projects", "idle-assets", "idle-admin-20", "conversion-1000",
+        "land-m2-per-bed", "building-m2-per-bed", "subsidy-nursing-bed", "subsidy-operation",
+        "subsidy-town-center", "subsidy-embedded", "rural-operation", "village-center-rating",
+        "old-community-40", "rushan-jingloyuan", "walk-speed-older", "life-circle-tiers",
+        "medical-adjacency",
+    )
+}  # fmt: skip
+
+
+def find_gaps(inputs: GapInputs, rules: Mapping[str, Rule]) -> GapReport:
+    """Check every rule in ``rules`` (already resolved with the scenario's overrides)."""
+    findings: list[Finding] = []
+    for rule in rules.values():
+        evaluate = EVALUATORS.get(rule.id)
+        if evaluate is not None:
+            findings.extend(evaluate(inputs, rule))
+        else:
+            zh, en = EVALUATED_ELSEWHERE.get(
+                rule.id, ("暂无评估方法", "no evaluation for this rule yet")
+            )
+            findings.append(_county(inputs, rule, "not-assessed", None, None, "", None, (zh, en)))
+    return GapReport(tuple(findings), _counts(inputs))
+
+
+def _counts(inputs: GapInputs) -> dict[str, Any]:
+    """The consistency figures: villages and older residents split without remainder."""
+    v = inputs.villages
+    c = inputs.county
+    has_older = v["older"] > 0
+    not_covered = int((has_older & (v["share"] < 1.0 - 1e-12)).sum())
+    return {
+        "villages": {
+            "total": len(v),
+            "covered": len(v) - not_covered,
+            "not_covered": not_covered,
+            "of_covered_without_older_residents": int((~has_older).sum()),
+        },
+        "older": {
+            "total": float(c["older"]),
+            "covered": float(c["older_covered"]),
+            "not_covered": float(c["older"] - c["older_covered"] - c["older_off_network"]),
+            "off_network": float(c["older_off_network"]),
+        },
+    }
+
+
+# --- helpers -------------------------------------------------------------------------------------
+
+
+def _county(
+    inputs: GapInputs,
+    rule: Rule,
+    kind: str,
+    measured: float | None,
+    required: float | None,
+    unit: str,
+    passed: bool | None,
+    reason: tuple[str, str],
+    **kw: Any,
+) -> Finding:
+    return finding(
+        rule, kind=kind, object_id="county", object_name=inputs.county_name, measured=measured,
+        required=required, unit=unit, passed=passed, reason=reason, scope="county", **kw,
+    )  # fmt: skip
+
+
+def _missing(inputs: GapInputs, rule: Rule, columns: Sequence[str]) -> list[Finding] | None:
+    """A not-assessable verdict when the facility register lacks the columns a rule needs."""
+    absent = [
+        c
+        for c in columns
+        if c not in inputs.facilities.columns or inputs.facilities[c].isna().all()
+    ]
+    if not absent:
+        return None
+    names = ", ".join(absent)
+    reason = (
+        f"设施登记表缺少字段 {names}",
+        f"the facility register has no {names} column; map it in the scenario",
+    )
+    return [
+        _county(
+            inputs,
+            rule,
+            "missing-input",
+            None,
+            rule.value(next(iter(rule.params))) if rule.params else None,
+            "",
+            None,
+            reason,
+        )
+    ]
+
+
+def _share(part: float, whole: float) -> float:
+    return part / whole if whole else float("nan")
+
+
+def _ge(measured: float, required: float) -> bool:
+    return bool(np.isfinite(measured) and measured >= required - 1e-9)
+
+
+def _speed_verdicts(shares: Mapping[str, float], target: float) -> dict[str, bool]:
+    return {speed: _ge(share, target) for speed, share in shares.items()}
+
+
+# --- service circle and coverage ------------------------------------------------------------------
+
+
+def _circle(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value("coverage")
+    c = inputs.county
+    band = {k: float(v) for k, v in c.get("share_by_walk_speed", {}).items()}
+    verdicts = _speed_verdicts(band, target)
+    out = [
+        _county(
+            inputs, rule, "circle-share", float(c["share"]), target, "share", _ge(float(c["share"]), target),
+            (f"{float(c['older']) - float(c['older_covered']):,.0f} 名老年人不在15分钟服务圈内",
+             f"{float(c['older']) - float(c['older_covered']):,.0f} older residents are outside the 15-minute circle"),
+            fragile=len(set(verdicts.values())) > 1, detail={f"share_{k}mps": v for k, v in band.items()},
+        )
+    ]  # fmt: skip
+    speed_cols = [
+        col for col in inputs.villages.columns if col.startswith("share_") and col.endswith("mps")
+    ]
+    for _, v in inputs.villages[inputs.villages["older"] > 0].iterrows():
+        missing = float(v["older"] - v["older_covered"])
+        by_speed = {
+            col.removeprefix("share_").removesuffix("mps"): float(v[col]) for col in speed_cols
+        }
+        flips = len(set(_speed_verdicts(by_speed, target).values())) > 1
+        reason = _village_reason(v, missing)
+        out.append(
+            finding(
+                rule, kind="village-not-covered", object_id=str(v["id"]), object_name=str(v["name"]),
+                township=inputs.township_name(str(v["township"])), measured=float(v["share"]),
+                required=target, unit="share", passed=_ge(float(v["share"]), target), reason=reason,
+                fragile=flips, detail={"older_not_covered": round(missing, 1), **{f"share_{k}mps": s for k, s in by_speed.items()}},
+            )
+        )  # fmt: skip
+    return out
+
+
+def _village_reason(v: pd.Series, missing: float) -> tuple[str, str]:
+    if not bool(v["has_centre"]):
+        return (f"本村无照料中心，{missing:,.0f} 名老年人15分钟内到不了任何中心",
+                f"no centre in the village; {missing:,.0f} older residents cannot reach any centre in 15 minutes")  # fmt: skip
+    return (f"有照料中心，但 {missing:,.0f} 名老年人步行超过15分钟",
+            f"the village has a centre but {missing:,.0f} older residents are more than 15 minutes' walk away")  # fmt: skip
+
+
+def _village_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value()
+    v = inputs.villages
+    share = _share(float(v["has_centre"].sum()), len(v))
+    out = [
+        _county(inputs, rule, "village-centre-coverage", share, target, "share", _ge(share, target),
+                (f"{int((~v['has_centre']).sum())} 个村（社区）没有照料中心",
+                 f"{int((~v['has_centre']).sum())} villages/communities have no care centre"))
+    ]  # fmt: skip
+    for _, row in v.iterrows():
+        out.append(
+            finding(
+                rule, kind="village-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),
+                township=inputs.township_name(str(row["township"])), measured=float(bool(row["has_centre"])),
+                required=1.0, unit="count", passed=bool(row["has_centre"]),
+                reason=("本村（社区）没有居家养老服务照料中心", "no home-care centre in this village/community"),
+                action=("新建或利用闲置用房设立照料中心", "build one or convert an idle building"),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _centre_floor(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value()
+    centres = inputs.facilities[inputs.facilities["tier"] == "village"]
+    out = []
+    for _, f in centres.iterrows():
+        floor = float(f["floor_m2"])
+        known = bool(np.isfinite(floor))
+        out.append(
+            finding(
+                rule, kind="centre-small", object_id=str(f["id"]), object_name=str(f["name"]),
+                township=inputs.township_name(str(f["in_township"])), measured=floor if known else None,
+                required=target, unit="m2", passed=floor >= target if known else None,
+                reason=(f"建筑面积 {floor:,.0f} m²，低于 {target:,.0f} m²", f"floor area {floor:,.0f} m², under {target:,.0f} m²")
+                if known else ("登记表未填建筑面积", "the register gives no floor area"),
+                action=("扩建或迁建", "expand or relocate"),
+            )
+        )  # fmt: skip
+    small = sum(1 for f in out if f.status == "fail")
+    unknown = sum(1 for f in out if f.status == "not_assessable")
+    verdict = _county(
+        inputs, rule, "centres-small", float(small), 0.0, "count", small == 0,
+        (f"{small} 个照料中心不足 {target:,.0f} m²（{unknown} 个未填面积）",
+         f"{small} centres are under {target:,.0f} m² ({unknown} without a floor area)"),
+        higher_is_better=False,
+    )  # fmt: skip
+    return [verdict, *out]
+
+
+def _township_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value()
+    t = inputs.townships
+    have = set(inputs.facilities.loc[inputs.facilities["tier"] == "township", "in_township"])
+    has = t["id"].isin(have)
+    share = _share(float(has.sum()), len(t))
+    out = [
+        _county(inputs, rule, "township-centre-coverage", share, target, "share", _ge(share, target),
+                (f"{int((~has).sum())} 个乡镇（街道）没有养老服务中心", f"{int((~has).sum())} townships have no elderly service centre"))
+    ]  # fmt: skip
+    for (_, row), ok in zip(t.iterrows(), has, strict=True):
+        out.append(
+            finding(
+                rule, kind="township-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),
+                township=str(row["name"]), measured=float(ok), required=1.0, unit="count", passed=bool(ok),
+                reason=("本乡镇（街道）没有养老服务中心", "no elderly service centre in this township"),
+                action=("建设乡镇（街道）居家养老服务中心", "build a township home-care service centre"),
+            )
+        )  # fmt: skip
+    return out
+
+
+def _subcentres(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    area, residents = rule.value("min_area_km2"), rule.value("min_residents")
+    t = inputs.townships
+    counts = inputs.facilities[inputs.facilities["tier"] == "township"][
+        "in_township"
+    ].value_counts()
+    out = []
+    for _, row in t[(t["area_km2"] >= area) & (t["residents"] >= residents)].iterrows():
+        n = int(counts.get(row["id"], 0))
+        out.append(
+            finding(
+                rule, kind="township-needs-subcentre", object_id=str(row["id"]), object_name=str(row["name"]),
+                township=str(row["name"]), measured=float(n), required=2.0, unit="count", passed=n >= 2,
+                reason=(f"面积 {row['area_km2']:,.0f} km²、常住人口 {row['residents']:,.0f}，现有中心 {n} 个",
+                        f"{row['area_km2']:,.0f} km² and {row['residents']:,.0f} residents with {n} centre(s)"),
+                action=("按区域和人口增建分中心", "add a sub-centre by area and population"),
+            )
+        )  # fmt: skip
+    short = sum(1 for f in out if f.status == "fail")
+    verdict = _county(
+        inputs, rule, "subcentres", float(short), 0.0, "count", short == 0,
+        (f"{len(out)} 个大乡镇中 {short} 个缺分中心", f"{short} of {len(out)} large townships lack a sub-centre"),
+        higher_is_better=False,
+    )  # fmt: skip
+    return [verdict, *out]
+
+
+def _complex_3000(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    """Advisory: the document encourages (鼓励) one comprehensive ≥3000 m² centre per township."""
+    target = rule.value()
+    centres = inputs.facilities[inputs.facilities["tier"] == "township"]
+    largest = centres.groupby("in_township")["floor_m2"].max()
+    out = []
+    for _, row in inputs.townships.iterrows():
+        floor = float(largest.get(row["id"], float("nan")))
+        known = bool(np.isfinite(floor))
+        out.append(
+            finding(
+                rule, kind="township-centre-under-3000", object_id=str(row["id"]), object_name=str(row["name"]),
+                township=str(row["name"]), measured=floor if known else 0.0, required=target, unit="m2",
+                passed=known and floor >= target, severity="advisory",
+                reason=(f"最大的乡镇中心 {floor:,.0f} m²" if known else "没有乡镇中心",
+                        f"largest township centre {floor:,.0f} m²" if known else "no township centre"),
+            )
+        )  # fmt: skip
+    short = sum(1 for f in out if f.status == "fail")
+    verdict = _county(inputs, rule, "complex-3000", float(short), 0.0, "count", short == 0,
+                      (f"{short} 个乡镇没有3000 m²以上综合中心", f"{short} townships lack a centre of {target:,.0f} m²"),
+                      higher_is_better=False, severity="advisory")  # fmt: skip
+    return [verdict, *out]
+
+
+def _jingloyuan(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    limit = rule.value("min_beds")
+    homes = inputs.facilities[inputs.facilities["tier"] == "jingloyuan"]
+    out = []
+    for _, f in homes.iterrows():
+        beds = float(f["beds"])
+        small = bool(np.isfinite(beds) and beds < limit)
+        out.append(
+            finding(
+                rule, kind="jingloyuan-convert" if small else "jingloyuan-upgrade", object_id=str(f["id"]),
+                object_name=str(f["name"]), township=inputs.township_name(str(f["in_township"])),
+                measured=beds, required=limit, unit="beds", passed=not small if np.isfinite(beds) else None,
+                reason=(f"床位 {beds:,.0f} 张，不足 {limit:,.0f} 张", f"{beds:,.0f} beds, under {limit:,.0f}")
+                if small else (f"床位 {beds:,.0f} 张", f"{beds:,.0f} beds"),
+                action=("整改并向社会开放（转型）", "rectify and open to the public (convert)") if small
+                else ("提升至国家二级标准", "upgrade to national level 2"),
+            )
+        )  # fmt: skip
+    n_small = sum(1 for f in out if f.kind == "jingloyuan-convert")
+    verdict = _county(inputs, rule, "jingloyuan", float(n_small), 0.0, "count", n_small == 0,
+                      (f"{n_small} 所敬老院不足 {limit:,.0f} 张床位，需整改", f"{n_small} 敬老院 have under {limit:,.0f} beds and must be rectified"),
+                      higher_is_better=False)  # fmt: skip
+    return [verdict, *out]
+
+
+def _mutual_aid(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value()
+    rural = inputs.villages[inputs.villages["kind"] != "社区"]
+    have = set(inputs.facilities.loc[inputs.facilities["tier"] == "mutual_aid", "village"])
+    share = _share(float(rural["id"].isin(have).sum()), len(rural))
+    return [
+        _county(inputs, rule, "mutual-aid-coverage", share, target, "share", _ge(share, target),
+                (f"{len(rural)} 个行政村中 {int(rural['id'].isin(have).sum())} 个有互助点或幸福院",
+                 f"{int(rural['id'].isin(have).sum())} of {len(rural)} rural villages have a mutual-aid point or 幸福院"))
+    ]  # fmt: skip
+
+
+# --- beds and institutions ------------------------------------------------------------------------
+
+
+def _nursing_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value()
+    inst = inputs.institutions()
+    beds, nursing = float(inst["beds"].fillna(0).sum()), float(inst["nursing_beds"].fillna(0).sum())
+    if beds == 0 or inst["nursing_beds"].isna().all():
+        return [_county(inputs, rule, "nursing-share", None, target, "share", None,
+                        ("没有床位或护理型床位数据", "no bed or nursing-bed figures in the register"))]  # fmt: skip
+    share = nursing / beds
+    return [
+        _county(inputs, rule, "nursing-share", share, target, "share", _ge(share, target),
+                (f"护理型床位 {nursing:,.0f} / 总床位 {beds:,.0f}", f"{nursing:,.0f} nursing beds of {beds:,.0f}"),
+                detail={"beds": beds, "nursing_beds": nursing, "nursing_beds_needed": max(target * beds - nursing, 0.0)})
+    ]  # fmt: skip
+
+
+def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    target = rule.value()
+    beds = float(inputs.institutions()["beds"].fillna(0).sum())
+    older = float(inputs.county["older"])
+    rate = beds / older * 1000 if older else float("nan")
+    return [
+        _county(inputs, rule, "beds-per-1000", rate, target, "per_1000_older", _ge(rate, target),
+                (f"{beds:,.0f} 张床位 / {older:,.0f} 名老年人", f"{beds:,.0f} beds for {older:,.0f} older residents"),
+                severity="required" if rule.binding else "advisory",
+                detail={"beds": beds, "beds_needed": max(target * older / 1000 - beds, 0.0)})
+    ]  # fmt: skip
+
+
+def _county_public(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    need, size = rule.value("institutions"), rule.value("min_beds")
+    f = inputs.facilities
+    big = f[(f["tier"] == "county") & (f["beds"].fillna(0) >= size)]
+    return [
+        _county(inputs, rule, "county-public-200", float(len(big)), need, "count", len(big) >= need,
+                (f"{len(big)} 所县级公办机构达到 {size:,.0f} 张床位", f"{len(big)} county public institutions with {size:,.0f}+ beds"))
+    ]  # fmt: skip
+
+
+def _regional(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    homes, total = rule.value("homes"), rule.value("total_beds")
+    regional = inputs.facilities[inputs.facilities["tier"] == "regional"]
+    beds = float(regional["beds"].fillna(0).sum())
+    ok = len(regional) >= homes and beds >= total
+    return [
+        _county(inputs, rule, "regional-homes", float(len(regional)), homes, "count", ok,
+                (f"现有区域性养老服务中心 {len(regional)} 所、{beds:,.0f} 张床位；目标 {homes:g} 所、{total:,.0f} 张",
+                 f"{len(regional)} regional homes with {beds:,.0f} beds; target {homes:g} homes, {total:,.0f} beds"),
+                detail={"beds": beds, "beds_target": total, "beds_short": max(total - beds, 0.0)})
+    ]  # fmt: skip
+
+
+def _dementia_beds(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    missing = _missing(inputs, rule, ["dementia_beds"])
+    if missing:
+        return missing
+    target = rule.value()
+    beds = float(inputs.facilities["dementia_beds"].fillna(0).sum())
+    rate = beds / float(inputs.county["older"]) * 10000
+    return [_county(inputs, rule, "dementia-beds", rate, target, "per_10000_older", _ge(rate, target),
+                    (f"认知障碍床位 {beds:,.0f} 张", f"{beds:,.0f} dementia beds"))]  # fmt: skip
+
+
+def _dementia_zone(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    missing = _missing(inputs, rule, ["dementia_beds"])
+    if missing:
+        return missing
+    n = int((inputs.facilities["dementia_beds"].fillna(0) > 0).sum())
+    return [_county(inputs, rule, "dementia-zone", float(n), rule.value(), "count", n >= rule.value(),
+                    (f"{n} 所机构设有认知障碍照护床位", f"{n} institutions with dementia beds"))]  # fmt: skip
+
+
+def _private_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    missing = _missing(inputs, rule, ["ownership"])
+    if missing:
+        return missing
+    inst = inputs.institutions()
+    private = (
+        inst["ownership"].astype(str).str.contains("民办|私营|private", case=False, regex=True)
+    )
+    out = []
+    for param, measured in (
+        ("institutions", _share(float(private.sum()), len(inst))),
+        (
+            "beds",
+            _share(
+                float(inst.loc[private, "beds"].fillna(0).sum()),
+                float(inst["beds"].fillna(0).sum()),
+            ),
+        ),
+    ):
+        target = rule.value(param)
+        out.append(_county(inputs, rule, f"private-share-{param}", measured, target, "share", _ge(measured, target),
+                           (f"民营{param}占比 {measured:.1%}", f"private share of {param}: {measured:.1%}")))  # fmt: skip
+    return out
+
+
+def _medical(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    missing = _missing(inputs, rule, ["has_medical"])
+    if missing:
+        return missing
+    inst = inputs.institutions()
+    big = inst[inst["beds"].fillna(0) >= rule.value("min_beds")]
+    yes = big["has_medical"].astype(str).str.lower().isin({"1", "true", "yes", "是", "有"})
+    share = _share(float(yes.sum()), len(big))
+    target = rule.value("share")
+    return [_county(inputs, rule, "medical-100", share, target, "share", _ge(share, target),
+                    (f"{len(big)} 所百床以上机构中 {int(yes.sum())} 所内设医疗机构",
+                     f"{int(yes.sum())} of {len(big)} institutions with 100+ beds have a medical unit"))]  # fmt: skip
+
+
+def _land_per_capita(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    missing = _missing(inputs, rule, ["land_m2"])
+    if missing:
+        return missing
+    urban = float(inputs.townships.loc[inputs.townships["kind"] == "街道", "residents"].sum())
+    if urban == 0:
+        return [_county(inputs, rule, "land-per-capita", None, rule.value(), "m2_per_person", None,
+                        ("无街道（城镇）人口", "no urban (街道) residents to divide by"))]  # fmt: skip
+    land = float(inputs.facilities["land_m2"].fillna(0).sum())
+    rate = land / urban
+    return [_county(inputs, rule, "land-per-capita", rate, rule.value(), "m2_per_person", _ge(rate, rule.value()),
+                    (f"养老设施用地 {land:,.0f} m² / 城镇人口 {urban:,.0f}", f"{land:,.0f} m² of land for {urban:,.0f} urban residents"))]  # fmt: skip
+
+
+def _staff(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    missing = _missing(inputs, rule, ["social_workers"])
+    if missing:
+        return missing
+    workers = float(inputs.facilities["social_workers"].fillna(0).sum())
+    needed = _workers_needed(
+        rule, float(inputs.institutions()["beds"].fillna(0).sum()), float(inputs.county["older"])
+    )
+    return [_county(inputs, rule, "social-workers", workers, needed, "count", _ge(workers, needed),
+                    (f"社会工作者 {workers:,.0f} 名，需 {needed:,.0f} 名", f"{workers:,.0f} social workers, {needed:,.0f} needed"))]  # fmt: skip
+
+
+def _workers_needed(rule: Rule, beds: float, older: float) -> float:
+    if rule.id == "sw-per-beds-60":
+        return beds / rule.value()
+    if rule.id == "sw-per-elderly-500":
+        return older / rule.value()
+    if rule.id == "sw-minqing":
+        return max(older / rule.value("older_per_worker"), beds / rule.value("beds_per_worker"))
+    return older / 10000 * rule.value("social_workers")  # sw-tongxiang
+
+
+def _minqing(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    f, v, t = inputs.facilities, inputs.villages, inputs.townships
+    by_tier = {tier: set(f.loc[f["tier"] == tier, "village"]) for tier in ("village", "mutual_aid")}
+    towns_with = set(f.loc[f["tier"] == "township", "in_township"])
+    communities, villages = v[v["kind"] == "社区"], v[v["kind"] != "社区"]
+    measures = {
+        "town_centres": _share(float(t["id"].isin(towns_with).sum()), len(t)),
+        "community_stations": _share(
+            float(communities["id"].isin(by_tier["village"]).sum()), len(communities)
+        ),
+        "happiness_homes": _share(
+            float(villages["id"].isin(by_tier["mutual_aid"]).sum()), len(villages)
+        ),
+        "regional_centres": float((f["tier"] == "regional").sum()),
+    }
+    out = []
+    for name, measured in measures.items():
+        target = rule.value(name)
+        unit = "count" if name == "regional_centres" else "share"
+        out.append(_county(inputs, rule, f"minqing-{name}", measured, target, unit, _ge(measured, target),
+                           (f"{rule.params[name].name_zh}：{measured:.3g}", f"{rule.params[name].name_en}: {measured:.3g}")))  # fmt: skip
+    return out
+
+
+def _rushan(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    f, v, t = inputs.facilities, inputs.villages, inputs.townships
+    streets = t[t["kind"] == "街道"]
+    communities = v[v["kind"] == "社区"]
+    measures = {
+        "street_institutions": _share(
+            float(streets["id"].isin(set(f.loc[f["tier"] == "township", "in_township"])).sum()),
+            len(streets),
+        ),
+        "day_care_centres": _share(
+            float(communities["id"].isin(set(f.loc[f["tier"] == "village", "village"])).sum()),
+            len(communities),
+        ),
+    }
+    return [
+        _county(inputs, rule, f"rushan-{name}", m, rule.value(name), "share", _ge(m, rule.value(name)),
+                (f"{rule.params[name].name_zh}：{m:.1%}", f"{rule.params[name].name_en}: {m:.1%}"))
+        for name, m in measures.items()
+    ]  # fmt: skip
+
+
+def _meal_points(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    n = float((inputs.facilities["tier"] == "meal").sum())
+    return [_county(inputs, rule, "meal-points", n, rule.value(), "count", n >= rule.value(),
+                    (f"助餐服务场所 {n:,.0f} 个", f"{n:,.0f} meal-service sites"))]  # fmt: skip
+
+
+EVALUATORS: Mapping[str, Evaluator] = {
+    "circle-15min": _circle,
+    "village-center-coverage": _village_centres,
+    "village-center-150": _centre_floor,
+    "town-center-coverage": _township_centres,
+    "town-subcenters": _subcentres,
+    "town-complex-3000": _complex_3000,
+    "small-jingloyuan": _jingloyuan,
+    "mutual-aid-coverage": _mutual_aid,
+    "minqing-coverage": _minqing,
+    "rushan-coverage": _rushan,
+    "meal-points": _meal_points,
+    "nursing-share-55": _nursing_share,
+    "nursing-share-60": _nursing_share,
+    "nursing-share-51": _nursing_share,
+    "nursing-share-national": _nursing_share,
+    "beds-per-1000-older": _beds_per_1000,
+    "county-public-200": _county_public,
+    "regional-homes": _regional,
+    "dementia-beds": _dementia_beds,
+    "dementia-zone": _dementia_zone,
+    "private-share": _private_share,
+    "medical-100": _medical,
+    "land-per-capita": _land_per_capita,
+    "sw-per-beds-60": _staff,
+    "sw-per-elderly-500": _staff,
+    "sw-minqing": _staff,
+    "sw-tongxiang": _staff,
+}
