@@ -8,7 +8,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from carecircle.engine import Snap, TravelGraph, covered_share, nearest_times, snap_points
+from carecircle.engine import (
+    Labels,
+    RoadTable,
+    Snap,
+    TravelGraph,
+    covered_share,
+    nearest_times,
+    segment_seconds,
+    snap_points,
+)
+from carecircle.engine.roads import maxspeed_kmh, road_table_from_networkx
 from carecircle.errors import DataError
 
 
@@ -199,3 +209,132 @@ def test_nearest_times_match_networkx(
             assert offsets[k] + own == pytest.approx(seconds[node], abs=1e-6)
         else:
             assert seconds[node] == np.inf and nearest[node] == -1
+
+
+# --- road tables and the mode rules --------------------------------------------------------------
+
+
+def road_table(rows: list[dict[str, object]], n_nodes: int) -> RoadTable:
+    """Segments i -> i+1 ... given as dicts: u, v, length, oneway and any tags."""
+    keys = sorted({k for r in rows for k in r} - {"u", "v", "length", "oneway", "highway"})
+    keys = [k for k in keys if k != "maxspeed"]
+    return RoadTable(
+        node_ids=np.arange(n_nodes) + 100,
+        x=np.arange(n_nodes, dtype=float) * 100,
+        y=np.zeros(n_nodes),
+        u=np.array([r["u"] for r in rows], dtype=np.int64),
+        v=np.array([r["v"] for r in rows], dtype=np.int64),
+        length_m=np.array([r.get("length", 100.0) for r in rows], dtype=float),
+        oneway=np.array([bool(r.get("oneway", False)) for r in rows]),
+        highway=Labels.from_values([r.get("highway") for r in rows]),
+        maxspeed_kmh=np.array([maxspeed_kmh(r.get("maxspeed")) for r in rows]),
+        tags={k: Labels.from_values([r.get(k) for r in rows]) for k in keys},
+    )
+
+
+def test_maxspeed_parsing() -> None:
+    assert maxspeed_kmh("60") == 60 and maxspeed_kmh("60 km/h") == 60
+    assert maxspeed_kmh("30 mph") == pytest.approx(48.28032)
+    assert maxspeed_kmh("40;60") == 40 and maxspeed_kmh(["80", "60"]) == 60
+    for nothing in (None, "none", "signals", "0", ""):
+        assert np.isnan(maxspeed_kmh(nothing))
+
+
+def test_labels_store_each_value_once() -> None:
+    lab = Labels.from_values(["a", None, "b", "a", float("nan")])
+    assert lab.levels == ("a", "b") and lab.codes.tolist() == [0, -1, 1, 0, -1]
+    assert lab.isin({"a"}).tolist() == [True, False, False, True, False]
+    assert lab.values().tolist() == ["a", None, "b", "a", None]
+    assert lab.take([2, 3]).values().tolist() == ["b", "a"]
+    assert len(Labels.absent(3)) == 3 and not Labels.absent(3).present().any()
+
+
+def test_mode_rules_by_segment() -> None:
+    rows: list[dict[str, object]] = [
+        {"u": 0, "v": 1, "highway": "primary", "maxspeed": "72"},  # 20 m/s by car
+        {"u": 1, "v": 2, "highway": "residential"},  # 25 km/h by class
+        {"u": 2, "v": 3, "highway": "footway", "access": "no", "foot": "yes"},  # walkers only
+        {"u": 3, "v": 4, "highway": "service", "access": "private"},  # nobody
+        {"u": 4, "v": 5, "highway": "motorway", "maxspeed": "30 mph"},  # cars only
+        {"u": 5, "v": 6, "highway": "pedestrian", "area": "yes"},  # a square, not a way
+        {"u": 6, "v": 7, "highway": "weird_class"},  # unknown class: as "road"
+        {"u": 7, "v": 8, "highway": "tertiary", "maxspeed": "8"},  # e-bikes keep to 8 km/h
+        {"u": 8, "v": 9},  # no highway tag
+    ]
+    roads = road_table(rows, 10)
+    walk = segment_seconds(roads, "walk", walk_speed_mps=0.8)
+    ebike = segment_seconds(roads, "ebike", ebike_speed_kmh=12.0)
+    drive = segment_seconds(roads, "drive", drive_speeds_kmh={"residential": 36.0})
+    nan = np.nan
+    np.testing.assert_allclose(walk, [125, 125, 125, nan, nan, nan, 125, 125, nan])
+    np.testing.assert_allclose(ebike, [30, 30, nan, nan, nan, nan, 30, 45, nan])
+    np.testing.assert_allclose(
+        drive, [5, 10, nan, nan, 100 / (30 * 1.609344 / 3.6), nan, 12, 45, nan]
+    )
+    with pytest.raises(DataError, match="unknown travel mode"):
+        segment_seconds(roads, "bus")  # type: ignore[arg-type]
+
+
+def test_one_way_segments_bind_vehicles_not_walkers() -> None:
+    roads = road_table(
+        [
+            {"u": 0, "v": 1, "highway": "residential", "oneway": True},
+            {"u": 1, "v": 2, "highway": "residential"},
+        ],
+        3,
+    )
+    walk = TravelGraph.from_roads(roads, mode="walk")
+    drive = TravelGraph.from_roads(roads, mode="drive")
+    assert walk.n_arcs == 4 and drive.n_arcs == 3
+    assert drive.node_ids.tolist() == [100, 101, 102]
+    assert drive.metadata == {"edges_in": 2, "edges_excluded_for_mode": 0}
+    s, _ = nearest_times(drive, [0], direction="to")
+    assert s[1] == np.inf and s[2] == np.inf  # nobody drives back against the one-way
+    s, _ = nearest_times(drive, [0], direction="from")
+    assert s[2] == pytest.approx(2 * 100 / (25 / 3.6))
+
+
+def test_networkx_graphs_become_the_same_table() -> None:
+    """osmnx's twin edges of a two-way way become one two-way segment; one-way edges stay."""
+    G = nx.MultiDiGraph()
+    for n in range(3):
+        G.add_node(n + 1, x=float(n), y=0.0)
+    tags = {"highway": "residential", "length": 50.0, "name": "环城路"}
+    G.add_edge(1, 2, oneway=False, reversed=False, **tags)
+    G.add_edge(2, 1, oneway=False, reversed=True, **tags)
+    G.add_edge(2, 3, oneway=True, reversed=False, maxspeed=["30", "50"], **tags)
+    roads = road_table_from_networkx(G)
+    assert roads.n_segments == 2
+    assert roads.oneway.tolist() == [False, True]
+    assert roads.maxspeed_kmh[1] == 30 and roads.tag("name").values().tolist() == ["环城路"] * 2
+    for mode in ("walk", "ebike", "drive"):
+        a = TravelGraph.from_networkx(G, mode=mode)  # type: ignore[arg-type]
+        b = TravelGraph.from_roads(roads, mode=mode)  # type: ignore[arg-type]
+        np.testing.assert_array_equal(a.indptr, b.indptr)
+        np.testing.assert_array_equal(a.seconds, b.seconds)
+    with pytest.raises(DataError, match="no nodes"):
+        road_table_from_networkx(nx.MultiDiGraph())
+
+
+def test_road_table_checks_its_arrays() -> None:
+    good = road_table([{"u": 0, "v": 1, "highway": "path"}], 2)
+    with pytest.raises(DataError, match="node positions"):
+        RoadTable(
+            good.node_ids, good.x, good.y, np.array([0]), np.array([5]), good.length_m,
+            good.oneway, good.highway, good.maxspeed_kmh,
+        )  # fmt: skip
+    with pytest.raises(DataError, match="differ in length"):
+        RoadTable(
+            good.node_ids, good.x, good.y, good.u, good.v, np.array([1.0, 2.0]),
+            good.oneway, good.highway, good.maxspeed_kmh,
+        )  # fmt: skip
+    assert good.select([0]).n_nodes == 2 and good.select([], nodes=[1]).node_ids.tolist() == [101]
+
+
+def test_max_speed_bounds_straight_line_travel() -> None:
+    g = TravelGraph.from_arrays([0, 1], [1, 2], [50.0, 10.0], [0, 100, 300], [0, 0, 0])
+    assert g.max_speed_mps == pytest.approx(20.0)  # 200 m in 10 s
+    teleport = TravelGraph.from_arrays([0], [1], [0.0], [0, 100], [0, 0])
+    assert teleport.max_speed_mps == np.inf
+    same_place = TravelGraph.from_arrays([0], [1], [0.0], [5, 5], [0, 0])
+    assert same_place.max_speed_mps == 0.0

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 from carecircle.engine.accessibility import covered_share, group_sums
-from carecircle.engine.graph import DRIVE_SPEEDS_KMH, Snap, TravelGraph, snap_points
-from carecircle.engine.isochrone import nearest_times
+from carecircle.engine.graph import Snap, TravelGraph, snap_points
+from carecircle.engine.isochrone import (
+    Segments,
+    catchments,
+    demand_catchments,
+    isochrone_segments,
+    nearest_times,
+)
+from carecircle.engine.roads import DRIVE_SPEEDS_KMH, Labels, RoadTable, segment_seconds
 
 __all__ = [
     "DRIVE_SPEEDS_KMH",
+    "Labels",
+    "RoadTable",
+    "Segments",
     "Snap",
     "TravelGraph",
+    "catchments",
     "covered_share",
+    "demand_catchments",
     "group_sums",
+    "isochrone_segments",
     "nearest_times",
+    "segment_seconds",
     "snap_points",
 ]

@@ -6,12 +6,10 @@ metres in a projected CRS chosen at the edge (``carecircle.sources``).
 
 from __future__ import annotations
 
-import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -20,6 +18,14 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from carecircle.engine.roads import (
+    DRIVE_SPEEDS_KMH,
+    Mode,
+    RoadTable,
+    mode_arcs,
+    road_table_from_networkx,
+    segment_seconds,
+)
 from carecircle.errors import DataError
 
 __all__ = [
@@ -30,68 +36,8 @@ __all__ = [
     "snap_points",
 ]
 
-Mode = Literal["walk", "ebike", "drive"]
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
-
-# Free-flow speeds by OSM highway class for county roads in China (km/h), used where no maxspeed
-# is tagged. Scenario values override them (travel.drive_speeds_kmh).
-DRIVE_SPEEDS_KMH: Mapping[str, float] = {
-    "motorway": 100.0,
-    "motorway_link": 50.0,
-    "trunk": 70.0,
-    "trunk_link": 40.0,
-    "primary": 60.0,
-    "primary_link": 40.0,
-    "secondary": 50.0,
-    "secondary_link": 30.0,
-    "tertiary": 40.0,
-    "tertiary_link": 30.0,
-    "unclassified": 30.0,
-    "road": 30.0,
-    "residential": 25.0,
-    "living_street": 10.0,
-    "service": 15.0,
-    "track": 15.0,
-}
-
-# Highway values each mode may not use at all. Walking also keeps off trunk roads only where foot=no.
-_NEVER = {
-    "construction",
-    "proposed",
-    "planned",
-    "abandoned",
-    "raceway",
-    "bus_guideway",
-    "platform",
-    "no",
-}
-_EXCLUDED: Mapping[str, frozenset[str]] = {
-    "walk": frozenset(_NEVER | {"motorway", "motorway_link"}),
-    "ebike": frozenset(_NEVER | {"motorway", "motorway_link", "steps", "corridor", "elevator"}),
-    "drive": frozenset(
-        _NEVER
-        | {
-            "footway",
-            "path",
-            "pedestrian",
-            "steps",
-            "cycleway",
-            "bridleway",
-            "corridor",
-            "elevator",
-            "escalator",
-            "via_ferrata",
-        }
-    ),
-}
-_FOOT_KEYS: Mapping[str, tuple[str, ...]] = {
-    "walk": ("foot", "access"),
-    "ebike": ("bicycle", "vehicle", "access"),
-    "drive": ("motor_vehicle", "motorcar", "vehicle", "access"),
-}
-_NO_ACCESS = {"no", "private"}
-_ONEWAY_TRUE = {"yes", "true", "1", "-1", "reverse"}
 
 
 @dataclass(frozen=True, eq=False)
@@ -144,6 +90,26 @@ class TravelGraph:
         """Nodes with at least one arc in this mode (only those can be snapped to)."""
         degree = np.diff(self.indptr) + np.bincount(self.indices, minlength=self.n_nodes)
         return np.asarray(degree > 0)
+
+    @cached_property
+    def max_speed_mps(self) -> float:
+        """The fastest any arc covers straight-line distance (metres per second; inf if unbounded).
+
+        No trip of ``t`` seconds ends farther than ``t * max_speed_mps`` from where it began, which
+        lets catchments search only the nodes near each source.
+        """
+        tail = np.repeat(np.arange(self.n_nodes), np.diff(self.indptr))
+        metres = np.hypot(self.x[self.indices] - self.x[tail], self.y[self.indices] - self.y[tail])
+        if np.any((self.seconds == 0) & (metres > 0)):
+            return float("inf")
+        moving = self.seconds > 0
+        with np.errstate(over="ignore"):  # a denormal time is as good as zero: speed inf
+            return float((metres[moving] / self.seconds[moving]).max(initial=0.0))
+
+    @cached_property
+    def tree(self) -> cKDTree:
+        """KD-tree over every node (catchments look up the nodes near each source in it)."""
+        return cKDTree(np.column_stack([self.x, self.y]))
 
     @cached_property
     def component(self) -> npt.NDArray[np.int32]:
@@ -210,6 +176,41 @@ class TravelGraph:
         return cls(indptr, indices, weights, xs, ys, ids, mode, dict(metadata or {}))
 
     @classmethod
+    def from_roads(
+        cls,
+        roads: RoadTable,
+        *,
+        mode: Mode,
+        walk_speed_mps: float = 1.0,
+        ebike_speed_kmh: float = 12.0,
+        drive_speeds_kmh: Mapping[str, float] | None = None,
+    ) -> TravelGraph:
+        """Build the graph of one travel mode from a road table (see ``segment_seconds``).
+
+        Walking uses every allowed segment both ways; e-bikes and cars respect one-way segments.
+        Coordinates are taken as they are, so project the table first.
+        """
+        if roads.n_nodes == 0:
+            raise DataError(
+                "道路网为空 / the road graph has no nodes; check the network source and area"
+            )
+        seconds = segment_seconds(
+            roads,
+            mode,
+            walk_speed_mps=walk_speed_mps,
+            ebike_speed_kmh=ebike_speed_kmh,
+            drive_speeds_kmh=drive_speeds_kmh,
+        )
+        tail, head, weights = mode_arcs(roads, seconds, mode)
+        meta = {
+            "edges_in": roads.n_segments,
+            "edges_excluded_for_mode": int(np.count_nonzero(np.isnan(seconds))),
+        }
+        return cls.from_arrays(
+            tail, head, weights, roads.x, roads.y, node_ids=roads.node_ids, mode=mode, metadata=meta
+        )
+
+    @classmethod
     def from_networkx(
         cls,
         G: nx.MultiDiGraph,
@@ -221,36 +222,17 @@ class TravelGraph:
     ) -> TravelGraph:
         """Build from an osmnx-style graph: nodes with ``x``/``y``, edges with ``length`` (m).
 
-        Walking ignores one-way tags (each edge is usable both ways); e-bike and drive respect them
-        as the graph encodes them (osmnx adds both directions for two-way streets). Edges whose
-        ``highway`` value or access tags forbid the mode are left out.
+        The graph becomes a road table first (``road_table_from_networkx``), so the mode rules
+        are those of :meth:`from_roads`. One-way streets are as the graph encodes them (osmnx
+        adds both directions for two-way streets); walking ignores them.
         """
-        if G.number_of_nodes() == 0:
-            raise DataError(
-                "道路网为空 / the road graph has no nodes; check the network source and area"
-            )
-        nodes = list(G.nodes)
-        pos = {node: i for i, node in enumerate(nodes)}
-        x = np.fromiter((G.nodes[n]["x"] for n in nodes), np.float64, len(nodes))
-        y = np.fromiter((G.nodes[n]["y"] for n in nodes), np.float64, len(nodes))
-        speeds = {**DRIVE_SPEEDS_KMH, **(drive_speeds_kmh or {})}
-        tails, heads, secs = [], [], []
-        skipped = 0
-        for u, v, data in G.edges(data=True):
-            s = _edge_seconds(data, mode, walk_speed_mps, ebike_speed_kmh, speeds)
-            if s is None:
-                skipped += 1
-                continue
-            tails.append(pos[u])
-            heads.append(pos[v])
-            secs.append(s)
-            if mode == "walk":
-                tails.append(pos[v])
-                heads.append(pos[u])
-                secs.append(s)
-        meta = {"edges_in": G.number_of_edges(), "edges_excluded_for_mode": skipped}
-        ids = np.array([n if isinstance(n, int | np.integer) else i for i, n in enumerate(nodes)])
-        return cls.from_arrays(tails, heads, secs, x, y, node_ids=ids, mode=mode, metadata=meta)
+        return cls.from_roads(
+            road_table_from_networkx(G),
+            mode=mode,
+            walk_speed_mps=walk_speed_mps,
+            ebike_speed_kmh=ebike_speed_kmh,
+            drive_speeds_kmh=drive_speeds_kmh,
+        )
 
 
 def _check_arcs(t: IntArray, h: IntArray, w: FloatArray, x: FloatArray, y: FloatArray) -> None:
@@ -290,65 +272,6 @@ def _to_csr(
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(np.bincount(t, minlength=n), out=indptr[1:])
     return indptr, h.astype(np.int32), w.astype(np.float64)
-
-
-def _first(value: Any) -> Any:
-    """osmnx keeps a list where simplification merged ways with different tags."""
-    if isinstance(value, list | tuple):
-        return value[0] if value else None
-    return value
-
-
-def _edge_seconds(
-    data: Mapping[str, Any],
-    mode: str,
-    walk_mps: float,
-    ebike_kmh: float,
-    speeds: Mapping[str, float],
-) -> float | None:
-    """Travel seconds along one edge for a mode, or None when the mode may not use it."""
-    highway = _first(data.get("highway"))
-    if highway is None or highway in _EXCLUDED[mode] or _first(data.get("area")) == "yes":
-        return None
-    if not _allowed(data, mode):
-        return None
-    length = float(data.get("length", math.nan))
-    if not math.isfinite(length) or length < 0:
-        return None
-    if mode == "walk":
-        return length / walk_mps
-    limit = _maxspeed_kmh(data.get("maxspeed"))
-    if mode == "ebike":
-        kmh = min(ebike_kmh, limit) if limit else ebike_kmh
-    else:
-        kmh = limit or speeds.get(str(highway)) or speeds.get("road", 30.0)
-    return length / (kmh / 3.6)
-
-
-def _allowed(data: Mapping[str, Any], mode: str) -> bool:
-    for key in _FOOT_KEYS[mode]:
-        value = _first(data.get(key))
-        if value is not None:
-            return str(value) not in _NO_ACCESS
-    return True
-
-
-_NUMBER = re.compile(r"(\d+(?:\.\d+)?)")
-
-
-def _maxspeed_kmh(value: Any) -> float | None:
-    """Parse OSM maxspeed ("60", "60 km/h", "30 mph", ["40", "60"] -> the lowest)."""
-    if value is None:
-        return None
-    values: Iterable[Any] = value if isinstance(value, list | tuple) else str(value).split(";")
-    found = []
-    for item in values:
-        match = _NUMBER.search(str(item))
-        if match:
-            kmh = float(match.group(1)) * (1.609344 if "mph" in str(item) else 1.0)
-            if kmh > 0:
-                found.append(kmh)
-    return min(found) if found else None
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,17 @@
-"""Shortest travel times over a TravelGraph: nearest-facility times in one multi-source pass."""
+"""Shortest travel times over a TravelGraph.
+
+- :func:`nearest_times`: every node's time to its nearest source, in one multi-source pass;
+- :func:`catchments`: for many sources, the sparse source x node matrix of times within a
+  threshold, searched around each source only, in batches of bounded size;
+- :func:`demand_catchments`: the same matrix for demand points (their access legs added);
+- :func:`isochrone_segments`: the reached pieces of arcs, for drawing isochrone polygons.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -9,10 +19,18 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
 
-from carecircle.engine.graph import FloatArray, IntArray, TravelGraph
+from carecircle.engine.graph import FloatArray, IntArray, Snap, TravelGraph
 from carecircle.errors import DataError
 
-__all__ = ["nearest_times"]
+__all__ = [
+    "Segments",
+    "catchments",
+    "demand_catchments",
+    "isochrone_segments",
+    "nearest_times",
+]
+
+Direction = Literal["to", "from"]
 
 
 def nearest_times(
@@ -45,14 +63,8 @@ def nearest_times(
         ``seconds[i]`` is the time for node ``i`` (``inf`` if unreachable within ``limit``);
         ``nearest[i]`` indexes ``source_nodes`` (``-1`` if unreachable).
     """
-    nodes = np.asarray(source_nodes, dtype=np.int64).ravel()
+    nodes, offsets = _sources(graph, source_nodes, source_seconds)
     n = graph.n_nodes
-    offsets = (
-        np.zeros(nodes.size)
-        if source_seconds is None
-        else np.asarray(source_seconds, dtype=np.float64).ravel()
-    )
-    _check_sources(nodes, offsets, n)
     if nodes.size == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
     # Several sources on one node: the one with the shortest access leg wins there.
@@ -67,6 +79,20 @@ def nearest_times(
     owner[nodes[best]] = best
     nearest = np.where(np.isfinite(seconds), owner[root], -1)
     return seconds, nearest
+
+
+def _sources(
+    graph: TravelGraph, source_nodes: npt.ArrayLike, source_seconds: npt.ArrayLike | None
+) -> tuple[IntArray, FloatArray]:
+    """Validated source node positions and their extra seconds (0 by default)."""
+    nodes = np.asarray(source_nodes, dtype=np.int64).ravel()
+    offsets = (
+        np.zeros(nodes.size)
+        if source_seconds is None
+        else np.asarray(source_seconds, dtype=np.float64).ravel()
+    )
+    _check_sources(nodes, offsets, graph.n_nodes)
+    return nodes, offsets
 
 
 def _check_sources(nodes: IntArray, offsets: FloatArray, n: int) -> None:
@@ -110,3 +136,255 @@ def _path_roots(pred: IntArray, n: int) -> IntArray:
         if np.array_equal(grand, parent):
             return parent
         parent = grand
+
+
+# --- catchments ----------------------------------------------------------------------------------
+
+
+def catchments(
+    graph: TravelGraph,
+    source_nodes: npt.ArrayLike,
+    max_seconds: float,
+    *,
+    source_seconds: npt.ArrayLike | None = None,
+    direction: Direction = "to",
+    batch_nodes: int = 2_000_000,
+) -> sp.csr_matrix:
+    """Travel times within ``max_seconds`` between each source and every node, as a sparse matrix.
+
+    Parameters
+    ----------
+    graph
+        The travel graph.
+    source_nodes
+        Node position of each source (candidate site or facility); duplicates give equal rows.
+    max_seconds
+        The threshold; pairs farther apart are left out (a time equal to it is kept).
+    source_seconds
+        Extra seconds at each source (its access leg), included in the times; default 0.
+    direction
+        ``"to"`` (default): time from each node to the source, as a resident travels to a site.
+    batch_nodes
+        Bound on the nodes searched in one batch, which bounds memory: about 100 bytes each.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Shape ``(n_sources, n_nodes)``. A stored entry is a pair within the threshold, including
+        zero times (a source's own node), so test membership with the sparsity structure
+        (``.indices``, ``.getrow(i).indices``), not with ``!= 0``.
+
+    Notes
+    -----
+    No trip of ``t`` seconds ends farther than ``t * graph.max_speed_mps`` in a straight line from
+    where it starts, so every shortest path within the threshold stays inside that disc around its
+    source. Each source gets its own copy of the nodes in its disc; the copies of a batch are
+    disjoint pieces of one graph, searched by a single limited Dijkstra run from a super source
+    linked to each copy's source. Times are exact: the same as a search of the whole graph.
+    """
+    nodes, offsets = _sources(graph, source_nodes, source_seconds)
+    if not (math.isfinite(max_seconds) and max_seconds >= 0):
+        raise DataError(f"max_seconds must be finite and >= 0 (got {max_seconds!r})")
+    base = graph.csr_reversed if direction == "to" else graph.csr
+    budget = max_seconds - offsets
+    live = np.flatnonzero(budget >= 0)  # a source whose access leg alone exceeds the threshold
+    speed = graph.max_speed_mps
+    parts: list[tuple[IntArray, IntArray, FloatArray]] = []
+    if math.isfinite(speed):
+        # Slack for rounding, so a node exactly at the threshold is never left outside the disc.
+        radius = budget * speed * (1 + 1e-9) + 1e-6
+        for batch in _batches_by_size(graph, nodes, radius, live, batch_nodes):
+            parts.append(_local_search(graph, base, nodes, offsets, radius, batch, max_seconds))
+    else:
+        step = max(1, batch_nodes // max(graph.n_nodes, 1))
+        for start in range(0, live.size, step):
+            batch = live[start : start + step]
+            parts.append(_full_search(base, nodes, offsets, batch, max_seconds))
+    return _csr_from_parts(parts, (nodes.size, graph.n_nodes))
+
+
+def _batches_by_size(
+    graph: TravelGraph, nodes: IntArray, radius: FloatArray, live: IntArray, batch_nodes: int
+) -> Iterator[IntArray]:
+    """Consecutive runs of sources whose discs hold at most ``batch_nodes`` nodes together."""
+    if live.size == 0:
+        return
+    xy = np.column_stack([graph.x[nodes[live]], graph.y[nodes[live]]])
+    sizes = np.asarray(graph.tree.query_ball_point(xy, radius[live], return_length=True))
+    start = 0
+    while start < live.size:
+        total = np.cumsum(sizes[start:])
+        stop = start + max(1, int(np.searchsorted(total, batch_nodes, side="right")))
+        yield live[start:stop]
+        start = stop
+
+
+def _local_search(
+    graph: TravelGraph,
+    base: sp.csr_matrix,
+    nodes: IntArray,
+    offsets: FloatArray,
+    radius: FloatArray,
+    batch: IntArray,
+    max_seconds: float,
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """Times within the threshold for a batch of sources, each searched in its own disc."""
+    n = graph.n_nodes
+    xy = np.column_stack([graph.x[nodes[batch]], graph.y[nodes[batch]]])
+    balls = graph.tree.query_ball_point(xy, radius[batch], return_sorted=True)
+    sizes = np.fromiter((len(b) for b in balls), np.int64, len(balls))
+    members = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
+    copy = np.repeat(np.arange(batch.size), sizes)
+    # Copies come in order and each disc is sorted, so these keys are sorted: binary search works.
+    keys = copy * n + members
+    tails, heads, weights = _arcs_of(base, members)
+    head_keys = copy[tails] * n + heads
+    at = np.minimum(np.searchsorted(keys, head_keys), keys.size - 1)
+    inside = keys[at] == head_keys  # arcs leaving a disc cannot lie on a path within the threshold
+    block_indptr = np.zeros(members.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails[inside], minlength=members.size), out=block_indptr[1:])
+    block = sp.csr_matrix(
+        (weights[inside], at[inside], block_indptr), shape=(members.size, members.size)
+    )
+    starts = np.searchsorted(keys, np.arange(batch.size) * n + nodes[batch])
+    seconds, _ = _dijkstra_from_super_source(block, starts, offsets[batch], max_seconds)
+    hit = seconds <= max_seconds
+    return batch[copy[hit]], members[hit], seconds[hit]
+
+
+def _arcs_of(base: sp.csr_matrix, rows: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+    """Arcs leaving each of ``rows``: (position in ``rows``, head node, seconds)."""
+    first = base.indptr[rows].astype(np.int64)
+    degree = base.indptr[rows + 1] - first
+    total = int(degree.sum())
+    before = np.cumsum(degree) - degree
+    where = np.repeat(first - before, degree) + np.arange(total)
+    tails = np.repeat(np.arange(rows.size), degree)
+    return tails, base.indices[where].astype(np.int64), base.data[where]
+
+
+def _full_search(
+    base: sp.csr_matrix, nodes: IntArray, offsets: FloatArray, batch: IntArray, max_seconds: float
+) -> tuple[IntArray, IntArray, FloatArray]:
+    """One search of the whole graph per source (when no speed bound limits the search area)."""
+    limit = max_seconds - offsets[batch].min()
+    dist = dijkstra(base, directed=True, indices=nodes[batch], limit=limit)
+    dist += offsets[batch, None]
+    row, col = np.nonzero(dist <= max_seconds)
+    return batch[row], col.astype(np.int64), dist[row, col]
+
+
+def _csr_from_parts(
+    parts: Iterable[tuple[IntArray, IntArray, FloatArray]], shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A CSR matrix from (row, column, value) triples, keeping explicit zeros."""
+    chunks = list(parts)
+    rows = np.concatenate([c[0] for c in chunks] + [np.empty(0, np.int64)])
+    cols = np.concatenate([c[1] for c in chunks] + [np.empty(0, np.int64)])
+    data = np.concatenate([c[2] for c in chunks] + [np.empty(0)])
+    order = np.lexsort((cols, rows))
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    index_type = np.int32 if shape[1] < 2**31 else np.int64
+    return sp.csr_matrix((data[order], cols[order].astype(index_type), indptr), shape=shape)
+
+
+def demand_catchments(
+    node_catchments: sp.csr_matrix, demand: Snap, max_seconds: float
+) -> sp.csr_matrix:
+    """Source x demand-point times within ``max_seconds``, from node catchments and demand snaps.
+
+    Each point's time is its access leg plus its node's time; points off the network (node -1)
+    or beyond the threshold are left out. The siting models take demand x candidate matrices:
+    pass ``result.T.tocsr()``.
+    """
+    on = np.flatnonzero(demand.node >= 0)
+    by_node = on[np.argsort(demand.node[on], kind="stable")]
+    sorted_nodes = demand.node[by_node]
+    coo = node_catchments.tocoo()
+    lo = np.searchsorted(sorted_nodes, coo.col, side="left")
+    count = np.searchsorted(sorted_nodes, coo.col, side="right") - lo
+    before = np.cumsum(count) - count
+    points = by_node[np.repeat(lo - before, count) + np.arange(int(count.sum()))]
+    rows = np.repeat(coo.row.astype(np.int64), count)
+    seconds = np.repeat(coo.data, count) + demand.access_s[points]
+    keep = seconds <= max_seconds
+    shape = (node_catchments.shape[0], demand.node.shape[0])
+    return _csr_from_parts([(rows[keep], points[keep], seconds[keep])], shape)
+
+
+# --- isochrone pieces ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Segments:
+    """Straight pieces of arcs reached within a threshold: from ``(x0, y0)`` to ``(x1, y1)``.
+
+    ``full`` marks whole arcs (each stored once, whichever way it was reached); the others are
+    the reached part of an arc, cut where the remaining time runs out.
+    """
+
+    x0: FloatArray
+    y0: FloatArray
+    x1: FloatArray
+    y1: FloatArray
+    full: npt.NDArray[np.bool_]
+
+    def __len__(self) -> int:
+        return int(self.x0.shape[0])
+
+
+def isochrone_segments(
+    graph: TravelGraph,
+    node_seconds: npt.ArrayLike,
+    thresholds: Iterable[float],
+    *,
+    direction: Direction = "to",
+) -> dict[float, Segments]:
+    """The reached pieces of arcs for each threshold (seconds), given every node's time.
+
+    ``node_seconds`` are times to the nearest source (``direction="to"``, as from
+    :func:`nearest_times`) or from it (``"from"``). A point part-way along an arc counts as
+    reached when travelling on along the arc gets it to a source within the threshold.
+    """
+    t = np.asarray(node_seconds, dtype=np.float64).ravel()
+    if t.shape != (graph.n_nodes,):
+        raise DataError(f"node_seconds has {t.size} entries for {graph.n_nodes} nodes")
+    # Searching outwards: on the reversed graph, a time "to" the source is a time "from" it.
+    base = (graph.csr_reversed if direction == "to" else graph.csr).tocoo()
+    return {
+        float(limit): _reached(graph, base.row, base.col, base.data, t, float(limit))
+        for limit in thresholds
+    }
+
+
+def _reached(
+    graph: TravelGraph,
+    tail: npt.NDArray[np.int32],
+    head: npt.NDArray[np.int32],
+    weight: FloatArray,
+    t: FloatArray,
+    limit: float,
+) -> Segments:
+    """Pieces of arcs ``tail -> head`` reached from the tail within ``limit``."""
+    start = np.flatnonzero(t[tail] <= limit)
+    a, b, w = tail[start], head[start], weight[start]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(w > 0, (limit - t[a]) / w, 1.0)
+    share = np.minimum(share, 1.0)
+    full = share >= 1.0
+    # A street reached whole is one piece, whichever way and however often it was reached; the
+    # partial pieces of it add nothing.
+    pair = np.minimum(a, b).astype(np.int64) * graph.n_nodes + np.maximum(a, b)
+    whole_pairs, first = np.unique(pair[full], return_index=True)
+    partial = np.flatnonzero(~full & (share > 0) & ~np.isin(pair, whole_pairs))
+    pick = np.concatenate([np.flatnonzero(full)[np.sort(first)], partial])
+    a, b, s = a[pick], b[pick], share[pick]
+    x0, y0 = graph.x[a], graph.y[a]
+    return Segments(
+        x0=x0,
+        y0=y0,
+        x1=x0 + s * (graph.x[b] - x0),
+        y1=y0 + s * (graph.y[b] - y0),
+        full=full[pick],
+    )
