@@ -71,14 +71,15 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     step()
     inputs = _read_admin(scenario)
     step()
-    G, net_report = network.graph_from_source(
+    net = network.roads_from_source(
         scenario.data.network, area=_buffered_wgs84(inputs, scenario), to_crs=inputs.crs
     )
+    net_report = dict(net.report)
     step()
     tier = scenario.tier("village")
-    graph = _travel_graph(G, scenario, tier.mode)
-    roads = _main_roads(G)
-    del G
+    graph = _travel_graph(net, scenario, tier.mode)
+    roads = _main_roads(net)
+    del net
     step()
     cells = _demand_cells(scenario, inputs)
     step()
@@ -154,10 +155,10 @@ def _buffered_wgs84(inputs: _Inputs, scenario: Scenario) -> shapely.Geometry:
 # --- stages 2-3: network -------------------------------------------------------------------------
 
 
-def _travel_graph(G: Any, scenario: Scenario, mode: str) -> engine.TravelGraph:
+def _travel_graph(net: network.RoadNetwork, scenario: Scenario, mode: str) -> engine.TravelGraph:
     t = scenario.travel
-    return engine.TravelGraph.from_networkx(
-        G,
+    return engine.TravelGraph.from_roads(
+        net.table,
         mode=mode,  # type: ignore[arg-type]
         walk_speed_mps=t.walk_speed_mps,
         ebike_speed_kmh=t.ebike_speed_kmh,
@@ -168,20 +169,27 @@ def _travel_graph(G: Any, scenario: Scenario, mode: str) -> engine.TravelGraph:
 _MAIN_ROADS = {"motorway", "trunk", "primary", "secondary", "tertiary"}
 
 
-def _main_roads(G: Any) -> gpd.GeoDataFrame:
-    """Main roads as lines, the map's offline background."""
-    xs = {n: (d["x"], d["y"]) for n, d in G.nodes(data=True)}
-    rows = []
-    seen: set[tuple[Any, Any]] = set()
-    for u, v, data in G.edges(data=True):
-        highway = data.get("highway")
-        highway = highway[0] if isinstance(highway, list) else highway
-        if highway not in _MAIN_ROADS or (v, u) in seen:
-            continue
-        seen.add((u, v))
-        rows.append((str(highway), str(data.get("name", "")), shapely.LineString([xs[u], xs[v]])))
-    frame = pd.DataFrame(rows, columns=["highway", "name", "geometry"])
-    return gpd.GeoDataFrame(frame, geometry="geometry", crs=G.graph["crs"])
+def _main_roads(net: network.RoadNetwork) -> gpd.GeoDataFrame:
+    """Main roads as lines (each segment once, whichever way it runs), the map's background."""
+    t = net.table
+    rows = np.flatnonzero(t.highway.isin(_MAIN_ROADS))
+    pairs = np.column_stack([np.minimum(t.u[rows], t.v[rows]), np.maximum(t.u[rows], t.v[rows])])
+    rows = rows[np.sort(np.unique(pairs, axis=0, return_index=True)[1])]
+    ends = np.stack(
+        [
+            np.column_stack([t.x[t.u[rows]], t.y[t.u[rows]]]),
+            np.column_stack([t.x[t.v[rows]], t.y[t.v[rows]]]),
+        ],
+        axis=1,
+    )
+    names = t.tag("name").take(rows).values()
+    frame = pd.DataFrame(
+        {
+            "highway": t.highway.take(rows).values().astype(str),
+            "name": np.where(pd.isna(names), "", names).astype(str),
+        }
+    )
+    return gpd.GeoDataFrame(frame, geometry=shapely.linestrings(ends), crs=net.crs)
 
 
 # --- stage 4: demand -----------------------------------------------------------------------------
@@ -331,7 +339,8 @@ def _travel_times(
     )
     cells = cells.assign(
         seconds=seconds,
-        nearest_centre=[facilities["id"].iat[i] if i >= 0 else "" for i in centre],
+        # Index -1 (no centre reachable) picks the appended "".
+        nearest_centre=np.append(facilities["id"].to_numpy(dtype=object), "")[centre],
         snap=_status_names(csnap.status),
         access_m=csnap.distance_m,
     )

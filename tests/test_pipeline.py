@@ -14,14 +14,19 @@ from click.testing import CliRunner
 from carecircle.cli import main
 from carecircle.pipeline import RunResult
 from carecircle.scenario import Scenario
-from carecircle.sources import network
 
 
 @pytest.fixture(scope="module")
 def road_graph(demo_scenario: Scenario, demo_run: RunResult) -> nx.MultiDiGraph:
+    """The same roads built independently with osmnx: read, keep highways, clip, project."""
     area = demo_run.boundary.buffer(demo_scenario.area.buffer_m).to_crs("EPSG:4326").iloc[0]
-    G, _ = network.graph_from_source(demo_scenario.data.network, area=area, to_crs=demo_run.crs)
-    return G
+    G = ox.graph_from_xml(demo_scenario.data.network.path, simplify=False, retain_all=True)
+    G.remove_edges_from(
+        [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if "highway" not in d]
+    )
+    G.remove_nodes_from([n for n, degree in G.degree() if degree == 0])
+    G = ox.truncate.truncate_graph_polygon(G, area, truncate_by_edge=True)
+    return ox.project_graph(G, to_crs=demo_run.crs)
 
 
 def networkx_walk_times(
