@@ -20,6 +20,8 @@ from pyproj import CRS
 
 from carecircle import engine
 from carecircle.errors import DataError
+from carecircle.planning import gaps, policy
+from carecircle.planning.findings import findings_table
 from carecircle.scenario import TIERS, Scenario
 from carecircle.sources import census, layers, network
 
@@ -38,6 +40,7 @@ STAGES: tuple[str, ...] = (
     "读取养老设施 / reading the care facilities",
     "计算出行时间 / computing travel times",
     "汇总覆盖率 / scoring coverage",
+    "查找缺口 / finding gaps against the targets",
 )
 
 
@@ -53,6 +56,7 @@ class RunResult:
     facilities: gpd.GeoDataFrame
     cells: gpd.GeoDataFrame
     roads: gpd.GeoDataFrame
+    gaps: gaps.GapReport
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -88,9 +92,12 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     cells, facilities, snap_report = _travel_times(graph, scenario, cells, facilities)
     step()
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
+    step()
+    report = _find_gaps(scenario, villages, townships, facilities, coverage)
     summary = _summary(
         scenario, inputs, graph, net_report, cells, facilities, coverage, snap_report
     )
+    summary.update(_gap_summary(report))
     return RunResult(
         scenario=scenario,
         crs=inputs.crs,
@@ -100,6 +107,7 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
         facilities=facilities,
         cells=cells,
         roads=roads,
+        gaps=report,
         summary=summary,
     )
 
@@ -377,8 +385,13 @@ def _score(
     threshold = tier.minutes * 60.0
     seconds = cells["seconds"].to_numpy()
     older = cells["older"].to_numpy()
+    off_network = (cells["snap"] == "off_network").to_numpy()
     villages = inputs.villages.copy()
     townships = inputs.townships.copy()
+    townships["area_km2"] = townships.geometry.area / 1e6
+    for frame in (villages, townships):
+        if "kind" not in frame.columns:
+            frame["kind"] = ""
     for name, frame, groups in (
         ("village", villages, cells["village"]),
         ("township", townships, cells["township"]),
@@ -388,6 +401,9 @@ def _score(
         frame["residents"] = engine.group_sums(cells["residents"], g, len(frame))
         frame["older"] = total
         frame["older_covered"] = covered
+        frame["older_off_network"] = engine.group_sums(
+            np.where(off_network, older, 0.0), g, len(frame)
+        )
         frame["share"] = share
         if name == "village" and tier.mode == "walk":
             for speed, factor in _speed_factors(scenario).items():
@@ -415,12 +431,49 @@ def _county_figures(
         }
     covered = float(older[seconds <= threshold].sum())
     figures["older_covered"] = covered
+    figures["older_off_network"] = float(older[(cells["snap"] == "off_network").to_numpy()].sum())
     figures["share"] = covered / total if total else float("nan")
     minutes = np.arange(0, 61, 5)
     figures["share_by_minutes"] = {
         f"{m}": float(older[seconds <= m * 60].sum() / total) for m in minutes
     }
     return figures
+
+
+# --- stage 8: gaps ------------------------------------------------------------------------------
+
+
+def _find_gaps(
+    scenario: Scenario,
+    villages: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+    county: dict[str, Any],
+) -> gaps.GapReport:
+    rules = policy.resolve(scenario.policy.targets)
+    name = scenario.title or scenario.name
+    inputs = gaps.GapInputs(
+        villages=pd.DataFrame(villages.drop(columns="geometry")),
+        townships=pd.DataFrame(townships.drop(columns="geometry")),
+        facilities=pd.DataFrame(facilities.drop(columns="geometry")),
+        county={**county, "name": name},
+    )
+    return gaps.find_gaps(inputs, rules)
+
+
+def _gap_summary(report: gaps.GapReport) -> dict[str, Any]:
+    items = findings_table(report.gaps)
+    by_kind: dict[str, int] = {}
+    for g in report.gaps:
+        by_kind[g.kind] = by_kind.get(g.kind, 0) + 1
+    return {
+        "verdicts": findings_table(report.verdicts),
+        "gaps": {
+            "counts": dict(report.counts),
+            "by_kind": dict(sorted(by_kind.items())),
+            "items": items,
+        },
+    }
 
 
 # --- summary -------------------------------------------------------------------------------------

@@ -7,15 +7,16 @@ untouched and no half-written file behind.
 from __future__ import annotations
 
 import contextlib
+import csv
 import json
 import math
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["clean_json", "staged_dir", "write_json"]
+__all__ = ["clean_json", "staged_dir", "write_csv", "write_json"]
 
 
 @contextlib.contextmanager
@@ -58,3 +59,13 @@ def clean_json(value: Any, digits: int = 6) -> Any:
 def write_json(path: Path, data: Any) -> None:
     text = json.dumps(clean_json(data), ensure_ascii=False, indent=2, sort_keys=True)
     path.write_text(text + "\n", encoding="utf-8")
+
+
+def write_csv(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[str] = ()) -> None:
+    """UTF-8 with BOM so Excel on a Chinese Windows opens it correctly; NaN written as empty."""
+    names = list(dict.fromkeys([*columns, *(k for row in rows for k in row)]))
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=names, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: "" if v is None else v for k, v in clean_json(row).items()})

@@ -40,6 +40,8 @@ TIER_STYLE: dict[str, tuple[str, str, int]] = {
     "jingloyuan": ("#e08214", "敬老院 / township home", 7),
     "regional": ("#b35806", "区域性养老服务中心 / regional home", 8),
     "county": ("#40004b", "县级养老机构 / county institution", 9),
+    "institution": ("#8c510a", "其他养老机构 / other institution", 7),
+    "meal": ("#4d9221", "助餐点 / meal point", 4),
     "other": ("#737373", "其他 / other", 4),
 }
 
@@ -115,6 +117,7 @@ def coverage_map(result: RunResult) -> folium.Map:
     _add_villages(m, result)
     _add_townships(m, result)
     _add_facilities(m, result)
+    _add_gaps(m, result)
     folium.LayerControl(collapsed=False).add_to(m)
     _root(m).html.add_child(branca.element.Element(_panel(result) + _legend()))
     m.fit_bounds([[bounds[1], bounds[0]], [bounds[3], bounds[2]]])
@@ -218,6 +221,69 @@ def _add_facilities(m: folium.Map, result: RunResult) -> None:
             tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
             popup=folium.GeoJsonPopup(fields=cols, aliases=aliases, max_width=360),
         ).add_to(m)
+
+
+def gap_features(result: RunResult) -> gpd.GeoDataFrame:
+    """One feature per place with gaps: its geometry, and every reason with its clause."""
+    shapes = {
+        "village": result.villages.set_index("id").geometry,
+        "township": result.townships.set_index("id").geometry,
+        "facility": result.facilities.set_index("id").geometry,
+    }
+    groups: dict[tuple[str, str], list[Any]] = {}
+    for g in result.gaps.gaps:
+        groups.setdefault((g.scope, g.object_id), []).append(g)
+    rows = []
+    for (scope, oid), items in groups.items():
+        geom = shapes.get(scope, {}).get(oid) if scope in shapes else None
+        if geom is None:
+            continue
+        lines = [f"{g.reason_zh} / {g.reason_en} 〔{g.rule_id}: {g.citation}〕" for g in items]
+        rows.append({"scope": scope, "name": items[0].object_name, "township": items[0].township,
+                     "reasons": "<br>".join(html.escape(line) for line in lines), "geometry": geom})  # fmt: skip
+    frame = (
+        gpd.GeoDataFrame(rows, geometry="geometry", crs=result.crs)
+        if rows
+        else gpd.GeoDataFrame(
+            {"scope": [], "name": [], "township": [], "reasons": []}, geometry=[], crs=result.crs
+        )
+    )
+    return frame
+
+
+def _add_gaps(m: folium.Map, result: RunResult) -> None:
+    frame = gap_features(result)
+    group = folium.FeatureGroup(name=f"缺口 / gaps ({len(frame)})", show=True)
+    areas = frame[frame["scope"] != "facility"]
+    if not areas.empty:
+        folium.GeoJson(
+            _to_geojson(areas, ["scope", "name", "township", "reasons"], tolerance_m=10),
+            style_function=lambda f: {
+                "fill": False,
+                "color": "#b2182b",
+                "weight": 3 if f["properties"]["scope"] == "township" else 2,
+                "dashArray": "2 4",
+            },
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            popup=folium.GeoJsonPopup(
+                fields=["name", "township", "reasons"],
+                aliases=["名称 / name", "乡镇 / township", "缺口 / gaps"],
+                max_width=420,
+            ),
+        ).add_to(group)
+    points = frame[frame["scope"] == "facility"]
+    if not points.empty:
+        folium.GeoJson(
+            _to_geojson(points, ["scope", "name", "township", "reasons"], tolerance_m=0),
+            marker=folium.CircleMarker(radius=11, color="#b2182b", weight=3, fill=False),
+            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
+            popup=folium.GeoJsonPopup(
+                fields=["name", "township", "reasons"],
+                aliases=["名称 / name", "乡镇 / township", "缺口 / gaps"],
+                max_width=420,
+            ),
+        ).add_to(group)
+    group.add_to(m)
 
 
 def _amount(value: Any, unit: str) -> str:

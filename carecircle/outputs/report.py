@@ -12,14 +12,15 @@ import geopandas as gpd
 import jinja2
 import numpy as np
 
-from carecircle.outputs.files import clean_json, staged_dir, write_json
+from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
 from carecircle.pipeline import RunResult
+from carecircle.planning.findings import findings_table
 
 __all__ = ["OUTPUT_FILES", "write_outputs"]
 
 log = logging.getLogger(__name__)
 
-OUTPUT_FILES = ("index.html", "report.html", "summary.json", "results.gpkg")
+OUTPUT_FILES = ("index.html", "report.html", "summary.json", "gaps.csv", "results.gpkg")
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("carecircle.outputs", "templates"),
@@ -42,9 +43,18 @@ def write_outputs(
         if progress:
             progress("写出报告与数据 / writing the report and data")
         write_json(stage / "summary.json", result.summary)
+        write_csv(stage / "gaps.csv", findings_table(result.gaps.gaps), columns=_GAP_COLUMNS)
         (stage / "report.html").write_text(render_report(result), encoding="utf-8")
         write_gpkg(result, stage / "results.gpkg")
     return {name: out / name for name in OUTPUT_FILES}
+
+
+# Leading columns of gaps.csv, in the order a reviewer reads them; detail columns follow.
+_GAP_COLUMNS = (
+    "kind", "scope", "township", "object_name", "object_id", "measured", "required", "unit",
+    "shortfall", "status", "status_zh", "severity", "fragile", "reason_zh", "reason_en",
+    "action_zh", "action_en", "rule_id", "citation",
+)  # fmt: skip
 
 
 def write_gpkg(result: RunResult, path: Path) -> None:
@@ -74,6 +84,26 @@ def _num(value: Any) -> str:
     return "—" if value is None or not np.isfinite(value) else f"{value:,.0f}"
 
 
+_UNITS = {
+    "share": "",
+    "m2": " m²",
+    "beds": " 张",
+    "count": "",
+    "per_1000_older": " /千人",
+    "per_10000_older": " /万人",
+    "m2_per_person": " m²/人",
+}
+
+
+def _amount(value: Any, unit: str) -> str:
+    """A measured or required figure as a reader wants it: shares in %, areas in m²."""
+    if value is None or not np.isfinite(value):
+        return "—"
+    if unit == "share":
+        return f"{value * 100:.1f}%"
+    return f"{value:,.{0 if abs(value) >= 100 or float(value).is_integer() else 2}f}{_UNITS.get(unit, ' ' + unit)}"
+
+
 def render_report(result: RunResult) -> str:
     """The readable report: headline figures, townships, the least covered villages, inputs."""
     summary = clean_json(result.summary)
@@ -89,6 +119,7 @@ def render_report(result: RunResult) -> str:
         villages=villages.to_dict("records"),
         pct=_pct,
         num=_num,
+        amount=_amount,
         curve_svg=_curve_svg(circle.get("share_by_minutes", {}), circle["minutes"]),
     )
 
