@@ -155,18 +155,7 @@ def _missing(inputs: GapInputs, rule: Rule, columns: Sequence[str]) -> list[Find
         f"设施登记表缺少字段 {names}",
         f"the facility register has no {names} column; map it in the scenario",
     )
-    return [
-        _county(
-            inputs,
-            rule,
-            "missing-input",
-            None,
-            rule.value(next(iter(rule.params))) if rule.params else None,
-            "",
-            None,
-            reason,
-        )
-    ]
+    return [_county(inputs, rule, "missing-input", None, None, "", None, reason)]
 
 
 def _share(part: float, whole: float) -> float:
