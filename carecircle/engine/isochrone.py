@@ -116,12 +116,29 @@ def _dijkstra_from_super_source(
     That is how per-source start times enter a multi-source search; scipy's ``min_only`` mode
     has no start times.
     """
-    n = base.shape[0]
-    indptr = np.append(base.indptr, base.indptr[-1] + sources.size)
-    indices = np.concatenate([base.indices, sources])
+    return _super_source_search(
+        base.indptr, base.indices, base.data, sources, offsets, limit, predecessors=True
+    )
+
+
+def _super_source_search(
+    indptr: npt.NDArray[np.integer],
+    indices: npt.NDArray[np.integer],
+    data: FloatArray,
+    sources: IntArray,
+    offsets: FloatArray,
+    limit: float,
+    *,
+    predecessors: bool,
+) -> tuple[FloatArray, IntArray]:
+    """:func:`_dijkstra_from_super_source` on CSR arrays; predecessors are empty unless asked."""
+    n = indptr.size - 1
+    indptr = np.append(indptr, indptr[-1] + sources.size)
+    indices = np.concatenate([indices, sources]).astype(np.int32 if n < 2**31 else np.int64)
     # Built directly as CSR, so zero offsets stay explicit entries, which csgraph treats as arcs.
-    data = np.concatenate([base.data, offsets])
-    graph = sp.csr_matrix((data, indices, indptr), shape=(n + 1, n + 1))
+    graph = sp.csr_matrix((np.concatenate([data, offsets]), indices, indptr), shape=(n + 1, n + 1))
+    if not predecessors:
+        return dijkstra(graph, directed=True, indices=n, limit=limit)[:n], np.empty(0, np.int64)
     dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=limit)
     return dist[:n], pred[:n].astype(np.int64)
 
@@ -181,6 +198,8 @@ def catchments(
     source. Each source gets its own copy of the nodes in its disc; the copies of a batch are
     disjoint pieces of one graph, searched by a single limited Dijkstra run from a super source
     linked to each copy's source. Times are exact: the same as a search of the whole graph.
+    Where some arc is faster than any straight line allows (zero seconds over a distance), each
+    source searches the whole graph instead, ``batch_nodes // n_nodes`` sources at a time.
     """
     nodes, offsets = _sources(graph, source_nodes, source_seconds)
     if not (math.isfinite(max_seconds) and max_seconds >= 0):
@@ -229,27 +248,57 @@ def _local_search(
     max_seconds: float,
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """Times within the threshold for a batch of sources, each searched in its own disc."""
-    n = graph.n_nodes
     xy = np.column_stack([graph.x[nodes[batch]], graph.y[nodes[batch]]])
-    balls = graph.tree.query_ball_point(xy, radius[batch], return_sorted=True)
+    balls = graph.tree.query_ball_point(xy, radius[batch])
     sizes = np.fromiter((len(b) for b in balls), np.int64, len(balls))
     members = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
-    copy = np.repeat(np.arange(batch.size), sizes)
-    # Copies come in order and each disc is sorted, so these keys are sorted: binary search works.
-    keys = copy * n + members
     tails, heads, weights = _arcs_of(base, members)
-    head_keys = copy[tails] * n + heads
-    at = np.minimum(np.searchsorted(keys, head_keys), keys.size - 1)
-    inside = keys[at] == head_keys  # arcs leaving a disc cannot lie on a path within the threshold
-    block_indptr = np.zeros(members.size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(tails[inside], minlength=members.size), out=block_indptr[1:])
-    block = sp.csr_matrix(
-        (weights[inside], at[inside], block_indptr), shape=(members.size, members.size)
+    local, starts = _local_positions(graph.n_nodes, members, sizes, heads, base, nodes[batch])
+    inside = local >= 0  # arcs leaving a disc cannot lie on a path within the threshold
+    indptr = np.zeros(members.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(tails[inside], minlength=members.size), out=indptr[1:])
+    seconds, _ = _super_source_search(
+        indptr,
+        local[inside],
+        weights[inside],
+        starts,
+        offsets[batch],
+        max_seconds,
+        predecessors=False,
     )
-    starts = np.searchsorted(keys, np.arange(batch.size) * n + nodes[batch])
-    seconds, _ = _dijkstra_from_super_source(block, starts, offsets[batch], max_seconds)
-    hit = seconds <= max_seconds
+    hit = np.flatnonzero(seconds <= max_seconds)
+    copy = np.repeat(np.arange(batch.size), sizes)
     return batch[copy[hit]], members[hit], seconds[hit]
+
+
+def _local_positions(
+    n: int,
+    members: IntArray,
+    sizes: IntArray,
+    heads: IntArray,
+    base: sp.csr_matrix,
+    sources: IntArray,
+) -> tuple[IntArray, IntArray]:
+    """Where each arc's head and each source sit among their own copy's nodes (-1: outside).
+
+    One scratch array, filled and cleared for each copy in turn: cheaper than a binary search
+    over all copies' nodes at once.
+    """
+    bounds = np.zeros(sizes.size + 1, dtype=np.int64)
+    np.cumsum(sizes, out=bounds[1:])
+    arc_bounds = np.zeros(members.size + 1, dtype=np.int64)
+    np.cumsum(base.indptr[members + 1] - base.indptr[members], out=arc_bounds[1:])
+    scratch = np.full(n, -1, dtype=np.int64)
+    local = np.empty(heads.size, dtype=np.int64)
+    starts = np.empty(sizes.size, dtype=np.int64)
+    node_at, arc_at, source = bounds.tolist(), arc_bounds[bounds].tolist(), sources.tolist()
+    for c in range(sizes.size):
+        mine = members[node_at[c] : node_at[c + 1]]
+        scratch[mine] = np.arange(node_at[c], node_at[c + 1])
+        local[arc_at[c] : arc_at[c + 1]] = scratch[heads[arc_at[c] : arc_at[c + 1]]]
+        starts[c] = scratch[source[c]]
+        scratch[mine] = -1
+    return local, starts
 
 
 def _arcs_of(base: sp.csr_matrix, rows: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
