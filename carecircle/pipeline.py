@@ -57,6 +57,8 @@ class RunResult:
     cells: gpd.GeoDataFrame
     roads: gpd.GeoDataFrame
     gaps: gaps.GapReport
+    graph: engine.TravelGraph
+    node_seconds: npt.NDArray[np.float64]
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -69,8 +71,17 @@ class _Inputs:
     reports: dict[str, Any]
 
 
-def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> RunResult:
-    """Load the scenario's data, compute travel times and score the 15-minute circle."""
+def run_scenario(
+    scenario: Scenario,
+    *,
+    progress: Progress | None = None,
+    extra_facilities: gpd.GeoDataFrame | None = None,
+) -> RunResult:
+    """Load the scenario's data, compute travel times, score the 15-minute circle, find gaps.
+
+    ``extra_facilities`` (canonical columns: id, name, type or tier, floor_m2, beds,
+    nursing_beds; any CRS) are added to the register, e.g. the facilities of a plan under review.
+    """
     step = _stepper(progress)
     step()
     inputs = _read_admin(scenario)
@@ -87,9 +98,9 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
     step()
     cells = _demand_cells(scenario, inputs)
     step()
-    facilities = _read_facilities(scenario, inputs)
+    facilities = _read_facilities(scenario, inputs, extra_facilities)
     step()
-    cells, facilities, snap_report = _travel_times(graph, scenario, cells, facilities)
+    cells, facilities, node_seconds, snap_report = _travel_times(graph, scenario, cells, facilities)
     step()
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
     step()
@@ -108,6 +119,8 @@ def run_scenario(scenario: Scenario, *, progress: Progress | None = None) -> Run
         cells=cells,
         roads=roads,
         gaps=report,
+        graph=graph,
+        node_seconds=node_seconds,
         summary=summary,
     )
 
@@ -295,13 +308,20 @@ def _older_shares(scenario: Scenario, inputs: _Inputs) -> tuple[dict[str, float]
 # --- stage 5: facilities -------------------------------------------------------------------------
 
 
-def _read_facilities(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
+def _read_facilities(
+    scenario: Scenario, inputs: _Inputs, extra: gpd.GeoDataFrame | None = None
+) -> gpd.GeoDataFrame:
     spec = scenario.data.facilities
     facilities = layers.read_layer(spec, kind="facilities", to_crs=inputs.crs).reset_index(
         drop=True
     )
+    facilities["source"] = "register"
+    if extra is not None and len(extra):
+        facilities = _with_extra(facilities, extra, inputs.crs)
     tiers = spec.tier_of()
-    facilities["tier"] = facilities["type"].map(lambda t: tiers.get(t, "other"))
+    mapped = facilities["type"].map(lambda t: tiers.get(t, "other"))
+    given = facilities["tier"] if "tier" in facilities.columns else mapped
+    facilities["tier"] = given.where(given.notna() & (given != ""), mapped)
     for col in ("floor_m2", "beds", "nursing_beds"):
         if col not in facilities.columns:
             facilities[col] = np.nan
@@ -317,6 +337,21 @@ def _read_facilities(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
     return facilities
 
 
+def _with_extra(
+    facilities: gpd.GeoDataFrame, extra: gpd.GeoDataFrame, crs: CRS
+) -> gpd.GeoDataFrame:
+    """Append facilities from elsewhere (a plan); ids must not clash with the register's."""
+    clash = sorted(set(extra["id"].astype(str)) & set(facilities["id"]))
+    if clash:
+        raise DataError(
+            f"新增设施编号与现有设施重复 / added facility ids already in the register: "
+            f"{', '.join(clash[:5])}; give the new facilities their own ids"
+        )
+    added = extra.to_crs(crs).assign(id=extra["id"].astype(str), source="plan")
+    merged = pd.concat([facilities, added], ignore_index=True)
+    return gpd.GeoDataFrame(merged, geometry="geometry", crs=crs)
+
+
 # --- stage 6: travel times -----------------------------------------------------------------------
 
 
@@ -325,8 +360,11 @@ def _travel_times(
     scenario: Scenario,
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
-    """Seconds from every cell to its nearest village/community centre (access legs included)."""
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, npt.NDArray[np.float64], dict[str, Any]]:
+    """Seconds from every cell to its nearest village/community centre (access legs included).
+
+    Also returns the seconds from every network node to its nearest centre (for isochrones).
+    """
     travel = scenario.travel
     snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
     fsnap = engine.snap_points(graph, facilities.geometry.x, facilities.geometry.y, **snap_kw)
@@ -360,7 +398,7 @@ def _travel_times(
             float(cells["older"][csnap.status == engine.Snap.OFF_NETWORK].sum()), 1
         ),
     }
-    return cells, facilities, report
+    return cells, facilities, node_s, report
 
 
 def _status_names(status: npt.NDArray[np.int8]) -> npt.NDArray[np.str_]:
