@@ -28,7 +28,14 @@ import pandas as pd
 from carecircle.planning.findings import Finding, finding
 from carecircle.planning.policy import Rule
 
-__all__ = ["EVALUATED_ELSEWHERE", "EVALUATORS", "GapInputs", "GapReport", "find_gaps"]
+__all__ = [
+    "EVALUATED_ELSEWHERE",
+    "EVALUATORS",
+    "GapInputs",
+    "GapReport",
+    "find_gaps",
+    "is_private",
+]
 
 INSTITUTION_TIERS = ("jingloyuan", "regional", "county", "institution")
 
@@ -250,8 +257,9 @@ def _centre_floor(inputs: GapInputs, rule: Rule) -> list[Finding]:
                 township=inputs.township_name(str(f["in_township"])), measured=floor if known else None,
                 required=target, unit="m2", passed=floor >= target if known else None,
                 reason=(f"建筑面积 {floor:,.0f} m²，低于 {target:,.0f} m²", f"floor area {floor:,.0f} m², under {target:,.0f} m²")
+                if known and floor < target else (f"建筑面积 {floor:,.0f} m²", f"floor area {floor:,.0f} m²")
                 if known else ("登记表未填建筑面积", "the register gives no floor area"),
-                action=("扩建或迁建", "expand or relocate"),
+                action=("扩建或迁建", "expand or relocate") if not known or floor < target else ("", ""),
             )
         )  # fmt: skip
     small = sum(1 for f in out if f.status == "fail")
@@ -455,9 +463,7 @@ def _private_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
     if missing:
         return missing
     inst = inputs.institutions()
-    private = (
-        inst["ownership"].astype(str).str.contains("民办|私营|private", case=False, regex=True)
-    )
+    private = is_private(inst["ownership"])
     out = []
     for param, measured in (
         ("institutions", _share(float(private.sum()), len(inst))),
@@ -473,6 +479,11 @@ def _private_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
         out.append(_county(inputs, rule, f"private-share-{param}", measured, target, "share", _ge(measured, target),
                            (f"民营{param}占比 {measured:.1%}", f"private share of {param}: {measured:.1%}")))  # fmt: skip
     return out
+
+
+def is_private(ownership: pd.Series) -> pd.Series:
+    """True where an ownership value (公办/民办, ...) names a private operator."""
+    return ownership.astype(str).str.contains("民办|私营|private", case=False, regex=True)
 
 
 def _medical(inputs: GapInputs, rule: Rule) -> list[Finding]:

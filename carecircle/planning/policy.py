@@ -295,6 +295,17 @@ DOCUMENTS: Mapping[str, Document] = MappingProxyType(
                 year=2018,
                 file=None,
             ),
+            # The land-use classification every 国土空间规划 uses for its land-use codes (0807 社会
+            # 福利用地, ...). The plan checker's land-use table follows its 2023 edition; no clause
+            # is cited because the codes are its classification tables, not a numbered provision.
+            Document(
+                key="land-use-guide",
+                number="国土空间调查、规划、用途管制用地用海分类指南",
+                title="国土空间调查、规划、用途管制用地用海分类指南",
+                issuer="自然资源部",
+                year=2023,
+                file=None,
+            ),
             Document(
                 key="national-14th-fyp",
                 number="国发〔2021〕35号",

@@ -43,6 +43,8 @@ __all__ = [
     "LayerSchema",
     "check_columns",
     "column_problems",
+    "layer_columns",
+    "layer_names",
     "read_layer",
     "read_table",
     "working_crs",
@@ -89,6 +91,23 @@ SCHEMAS: Mapping[str, LayerSchema] = {
         required=("id",),
         numbers=("land_m2", "land_mu"),
         texts=("name", "land_use", "status"),
+    ),
+    # Allocation plans under review (carecircle check-plan): facilities and residential projects,
+    # as two layers or as one table whose `record` column says which row is which.
+    "plan": LayerSchema(
+        required=("id",),
+        numbers=(
+            "beds",
+            "nursing_beds",
+            "floor_m2",
+            "land_m2",
+            "land_mu",
+            "gross_floor_m2",
+            "households",
+            "elderly_floor_m2",
+        ),
+        texts=("record", "name", "type", "tier", "land_use", "ownership", "level"),
+        geometry="point",
     ),
     # Village points or polygons with head counts (data.population.points).
     "population": LayerSchema(
@@ -246,9 +265,16 @@ def _read_table(spec: LayerSource, path: Path) -> tuple[gpd.GeoDataFrame, str]:
     crs = CRS.from_user_input(spec.crs or "EPSG:4326")
     if crs.is_geographic and not (xs.abs().le(180).all() and ys.abs().le(90).all()):
         row = int(np.flatnonzero((xs.abs() > 180) | (ys.abs() > 90))[0]) + 2
+        x, y = xs.iloc[row - 2], ys.iloc[row - 2]
+        fix = (
+            f"longitude and latitude look swapped: map `x:` to the longitude column and `y:` to "
+            f"the latitude column (now x: {spec.x}, y: {spec.y})"
+            if abs(x) <= 90 and abs(y) <= 180
+            else "give the table's real `crs:` (e.g. EPSG:4549)"
+        )
         raise DataError(
-            f"{path}: 第 {row} 行坐标不是经纬度 / row {row}: ({xs.iloc[row - 2]}, {ys.iloc[row - 2]}) "
-            f"is not a longitude/latitude in {crs.name}; give the table's real `crs:` (e.g. EPSG:4549)"
+            f"{path}: 第 {row} 行坐标不是经纬度 / row {row}: ({x}, {y}) "
+            f"is not a longitude/latitude in {crs.name}; {fix}"
         )
     geometry = gpd.points_from_xy(xs, ys)
     frame = gpd.GeoDataFrame(table.drop(columns=[spec.x, spec.y]), geometry=geometry, crs=crs)
@@ -448,7 +474,28 @@ def working_crs(setting: str, area: gpd.GeoDataFrame) -> CRS:
     return crs
 
 
-def _header(spec: LayerSource) -> list[str]:
+def layer_names(path: str | Path) -> list[str]:
+    """The layers of a GIS file or the sheets of a workbook (one name for single-layer files)."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix in {".xlsx", ".xls"}:
+        try:
+            with pd.ExcelFile(path) as book:
+                return [str(name) for name in book.sheet_names]
+        except ValueError as exc:  # not a workbook
+            raise DataError(f"{path}: 无法读取工作簿 / cannot open the workbook ({exc})") from None
+    if suffix in _TABLE_SUFFIXES:
+        return [path.stem]
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError subclasses of Exception
+        raise DataError(
+            f"{path}: 无法读取 / cannot open as a GIS layer ({exc}); check the format"
+        ) from None
+
+
+def layer_columns(spec: LayerSource) -> list[str]:
+    """The column names of the layer or table ``spec`` names, as the file spells them."""
     path = Path(spec.path)
     if path.suffix.lower() in _TABLE_SUFFIXES or spec.x is not None:
         table, _ = read_table(path, sheet=spec.layer, encoding=spec.encoding, nrows=0)
@@ -461,7 +508,7 @@ def _header(spec: LayerSource) -> list[str]:
 def column_problems(spec: LayerSource, kind: str, where: str) -> list[tuple[str, str]]:
     """Columns the scenario names that the file lacks, and canonical fields nobody provides."""
     try:
-        found = _header(spec)
+        found = layer_columns(spec)
     except Exception as exc:  # any reader error means the file cannot be used as this layer
         return [(f"{where}.path", f"无法读取 / cannot read {spec.path} ({exc})")]
     problems = []
@@ -506,7 +553,7 @@ def check_columns(scenario: Scenario) -> None:
     table = data.population.older_table
     if table is not None:
         try:
-            found = _header(
+            found = layer_columns(
                 LayerSource.model_construct(
                     path=table.path, layer=table.sheet, x=None, y=None, columns={}
                 )
