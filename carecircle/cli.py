@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import click
 
@@ -159,8 +159,81 @@ def run(ctx: click.Context, scenario: Path, out_dir: Path | None, data_from: str
         f"15分钟养老服务圈覆盖率 / 15-minute circle: {circle['share'] * 100:.1f}% "
         f"of {circle['older']:,.0f} older residents"
     )
+    for line in _siting_lines(result.summary.get("siting", {})):
+        click.echo(line)
     click.echo(f"地图 / map: {paths['index.html'].resolve()}")
     click.echo(f"报告 / report: {paths['report.html'].resolve()}")
+
+
+def _siting_lines(siting: dict[str, Any]) -> list[str]:
+    """One line per siting model of the run: what it recommends and how sure it is."""
+    lines = []
+    homes = siting.get("regional_homes")
+    if homes:
+        quota = homes["targets"]["land_quota_mu"]
+        lines.append(
+            f"推荐区域性养老机构 / regional homes: {homes['sites']} 处 sites, "
+            f"{homes['new_beds']:,} 张新增床位 new beds (目标 target {homes['targets']['new_beds']:,}), "
+            f"用地 land {homes['land_mu']:.1f} 亩 mu"
+            + (f" (指标 quota {quota:g})" if quota is not None else "")
+            + f"; {homes['message']}"
+        )
+    centres = siting.get("village_centres")
+    if centres:
+        lines.append(
+            f"推荐新增村级照料中心 / new village centres: {centres['new_centres']} 处 "
+            f"({centres['in_existing_buildings']} 利用现有建筑 in existing buildings); "
+            f"{centres['message'].split(';')[0]}"
+        )
+    return lines
+
+
+@main.command("check-plan")
+@click.argument("plan", type=click.Path(path_type=Path))
+@click.option(
+    "--scenario",
+    "scenario",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="The scenario whose rules, data and plan: columns apply.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder [default: maps/<scenario name>/plan-check/].",
+)
+@_DATA_OPTION
+@click.pass_context
+def check_plan(
+    ctx: click.Context, plan: Path, scenario: Path, out_dir: Path | None, data_from: str | None
+) -> None:
+    """审查用地配置方案 / check an allocation plan rule by rule.
+
+    Exit code 0 when every applicable rule passes, 1 when any fails, 2 on bad input.
+    """
+    from carecircle.outputs.verdicts import write_verdicts
+    from carecircle.planning.plancheck import review_plan
+    from carecircle.scenario import load_scenario
+    from carecircle.sources.plan import read_plan
+
+    clock = _StageClock(ctx.obj["quiet"])
+    with _friendly_errors():
+        sc = load_scenario(scenario, data_from=data_from)
+        proposal = read_plan(plan, sc)
+        check = review_plan(proposal, sc, progress=clock)
+        paths = write_verdicts(check, sc, out_dir or Path("maps") / sc.name / "plan-check")
+    clock.close()
+    counts = check.summary["counts"]
+    click.echo(
+        f"方案审查 / plan check: {counts['pass']} 达标 pass, {counts['fail_required']} 未达标 fail, "
+        f"{counts['fail_advisory']} 参考 advisory, {counts['not_assessable']} 无法评估 not assessable"
+    )
+    for v in check.failed:
+        click.echo(f"  ✗ {v.rule_id} {v.object_name}: {v.reason_zh} / {v.reason_en} [{v.citation}]")
+    click.echo(f"审查结果 / verdicts: {paths['verdicts.html'].resolve()}")
+    sys.exit(check.exit_code)
 
 
 @main.command()
@@ -171,6 +244,49 @@ def rules() -> None:
     for row in catalogue_table():
         click.echo(f"{row['id']:<26} {row['scope']:<9} {row['title_zh']} / {row['title_en']}")
         click.echo(f"{'':<26} {row['params']}  [{row['citation']}]")
+
+
+@main.command()
+@click.argument("scenario_a", type=click.Path(path_type=Path))
+@click.argument("scenario_b", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Output folder [default: maps/compare-<A>-<B>/].",
+)
+@_DATA_OPTION
+@click.pass_context
+def compare(
+    ctx: click.Context,
+    scenario_a: Path,
+    scenario_b: Path,
+    out_dir: Path | None,
+    data_from: str | None,
+) -> None:
+    """对比两个情景 / run two scenarios and map the difference side by side."""
+    from carecircle.outputs.compare import write_comparison
+    from carecircle.pipeline import run_scenario
+    from carecircle.scenario import load_scenario
+
+    clock = _StageClock(ctx.obj["quiet"])
+    with _friendly_errors():
+        runs = []
+        for label, path in (("A", scenario_a), ("B", scenario_b)):
+            sc = load_scenario(path, data_from=data_from)
+            clock.message(f"情景 / scenario {label}: {sc.name}")
+            runs.append(run_scenario(sc, progress=clock))
+        a, b = runs
+        out = out_dir or Path("maps") / f"compare-{a.scenario.name}-{b.scenario.name}"
+        paths = write_comparison(a, b, out, progress=clock.message)
+    clock.close()
+    for label, r in (("A", a), ("B", b)):
+        circle = r.summary["village_circle"]
+        click.echo(
+            f"{label} {r.scenario.name}: 15分钟养老服务圈覆盖率 / circle {circle['share'] * 100:.1f}%"
+        )
+    click.echo(f"对比地图 / comparison map: {paths['index.html'].resolve()}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,7 +18,7 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from carecircle import engine
+from carecircle import engine, recommend
 from carecircle.errors import DataError
 from carecircle.planning import gaps, policy
 from carecircle.planning.findings import findings_table
@@ -41,6 +41,7 @@ STAGES: tuple[str, ...] = (
     "计算出行时间 / computing travel times",
     "汇总覆盖率 / scoring coverage",
     "查找缺口 / finding gaps against the targets",
+    "推荐选址 / recommending sites",
 )
 
 
@@ -59,6 +60,7 @@ class RunResult:
     gaps: gaps.GapReport
     graph: engine.TravelGraph
     node_seconds: npt.NDArray[np.float64]
+    siting: recommend.SitingOutcome | None = None
     summary: dict[str, Any] = field(default_factory=dict)
 
 
@@ -94,7 +96,6 @@ def run_scenario(
     tier = scenario.tier("village")
     graph = _travel_graph(net, scenario, tier.mode)
     roads = _main_roads(net)
-    del net
     step()
     cells = _demand_cells(scenario, inputs)
     step()
@@ -109,6 +110,17 @@ def run_scenario(
         scenario, inputs, graph, net_report, cells, facilities, coverage, snap_report
     )
     summary.update(_gap_summary(report))
+    step()
+    run_data = recommend.RunData(
+        inputs.boundary, townships, villages, facilities, cells, graph, node_seconds
+    )
+    outcome = None
+    if scenario.siting is not None:  # a scenario asks for recommendations with `siting:`
+        outcome = recommend.recommend(scenario, net, run_data)
+        summary["siting"] = {
+            **outcome.summary,
+            "sites": outcome.sites.drop(columns="geometry").to_dict("records"),
+        }
     return RunResult(
         scenario=scenario,
         crs=inputs.crs,
@@ -121,6 +133,7 @@ def run_scenario(
         gaps=report,
         graph=graph,
         node_seconds=node_seconds,
+        siting=outcome,
         summary=summary,
     )
 

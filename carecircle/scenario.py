@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import difflib
 import math
+import os
 import types
 import typing
 from collections.abc import Mapping
@@ -34,7 +35,11 @@ from carecircle.planning import policy
 
 __all__ = [
     "TIERS",
+    "Basemap",
     "FacilityTier",
+    "LayerFormat",
+    "LayerSource",
+    "PlanSpec",
     "Scenario",
     "load_scenario",
     "scenario_from_dict",
@@ -61,6 +66,9 @@ DEFAULT_FACILITY_TYPES: Mapping[str, str] = {
     "乡镇（街道）居家养老服务中心": "township",
     "乡镇(街道)居家养老服务中心": "township",
     "乡镇（街道）养老服务中心": "township",
+    "乡镇（街道）综合型养老服务中心": "township",
+    "镇街级综合型养老服务中心": "township",
+    "综合型养老服务中心": "township",
     "居家养老服务中心": "township",
     "敬老院": "jingloyuan",
     "区域性敬老院": "regional",
@@ -118,8 +126,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-class LayerSource(_Model):
-    """A vector layer or a table with coordinates, with its columns mapped to carecircle's names.
+class LayerFormat(_Model):
+    """How to read a layer or table: everything :class:`LayerSource` says except its path.
 
     ``columns`` maps the file's column names to canonical ones, e.g. ``{床位数: beds}``.
     ``encoding`` is the text encoding of a Shapefile's .dbf or a CSV (e.g. ``gbk``, ``gb18030``);
@@ -128,7 +136,6 @@ class LayerSource(_Model):
     (GCJ-02); they are converted to WGS84 on reading.
     """
 
-    path: InputPath
     layer: str | None = None
     columns: dict[str, str] = Field(default_factory=dict)
     x: str | None = None
@@ -138,12 +145,18 @@ class LayerSource(_Model):
     coords: CoordinateSystem = "wgs84"
 
     @model_validator(mode="after")
-    def _xy_together(self) -> LayerSource:
+    def _xy_together(self) -> LayerFormat:
         if (self.x is None) != (self.y is None):
             raise ValueError(
                 "x 与 y 须同时给出 / give both x and y (the coordinate columns) or neither"
             )
         return self
+
+
+class LayerSource(LayerFormat):
+    """A vector layer or a table with coordinates, with its columns mapped to carecircle's names."""
+
+    path: InputPath
 
 
 class FacilitySource(LayerSource):
@@ -269,6 +282,40 @@ class Travel(_Model):
     max_access_m: PositiveFloat = 500.0
 
 
+Basemap = Literal["none", "osm", "tianditu", "tianditu_img", "gaode"]
+TIANDITU_KEY_ENV = "TIANDITU_KEY"
+
+
+class MapOptions(_Model):
+    """How the HTML map is drawn.
+
+    ``basemap`` is the background the page opens on: ``none`` (default: roads and boundaries from
+    the data, no request leaves the page), or online tiles: ``osm`` (OpenStreetMap), ``tianditu``
+    (天地图 map), ``tianditu_img`` (天地图 imagery), ``gaode`` (高德, drawn shifted from GCJ-02
+    so it lines up with the data). The other online basemaps are offered in the layer control
+    either way, off until the reader picks one. Tianditu needs a key: ``tianditu_key`` or the
+    environment variable ``TIANDITU_KEY``. ``simplify_m`` is the tolerance, in metres, to which
+    polygons are simplified for display (the exported layers keep their full detail).
+    """
+
+    basemap: Basemap = "none"
+    tianditu_key: str | None = None
+    simplify_m: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 10.0
+
+    @model_validator(mode="after")
+    def _tianditu_needs_a_key(self) -> MapOptions:
+        if self.basemap.startswith("tianditu") and not self.key():
+            raise ValueError(
+                "天地图底图需要密钥 / the Tianditu basemap needs a key: set map.tianditu_key or "
+                f"the environment variable {TIANDITU_KEY_ENV}"
+            )
+        return self
+
+    def key(self) -> str | None:
+        """The Tianditu key: the scenario's, else ``$TIANDITU_KEY``, else None."""
+        return self.tianditu_key or os.environ.get(TIANDITU_KEY_ENV) or None
+
+
 def _default_tiers() -> dict[FacilityTier, TierTravel]:
     return {
         "village": TierTravel(mode="walk", minutes=15),
@@ -314,10 +361,15 @@ class Siting(_Model):
     land_m2_per_bed: PositiveFloat | None = None
     land_quota_mu: PositiveFloat | None = None
     budget_yuan: PositiveFloat | None = None
+    cost_per_bed_yuan: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    cost_per_site_yuan: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     expand_jingloyuan: bool = True
     institutionalisation_rate: Share = 0.03
     zones: dict[str, Zone] = Field(default_factory=dict)
     time_limit_s: PositiveFloat = 60.0
+    # New village centres are recommended for every older resident out of reach (0), or only
+    # for settlements: 400 m squares with at least this many older residents out of reach.
+    settlement_older: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
     @model_validator(mode="after")
     def _range_order(self) -> Siting:
@@ -328,6 +380,15 @@ class Siting(_Model):
             raise ValueError(
                 f"max_sites {self.max_sites} 小于 min_sites {self.min_sites} / max_sites is below min_sites"
             )
+        if (
+            self.budget_yuan is not None
+            and self.cost_per_bed_yuan == 0
+            and self.cost_per_site_yuan == 0
+        ):
+            raise ValueError(
+                "给出 budget_yuan 时须给出 cost_per_bed_yuan 或 cost_per_site_yuan / a budget needs "
+                "costs: give cost_per_bed_yuan and/or cost_per_site_yuan"
+            )
         return self
 
 
@@ -336,6 +397,22 @@ class Policy(_Model):
 
     document: str | None = None
     targets: dict[str, float | dict[str, float] | None] = Field(default_factory=dict)
+
+
+class PlanSpec(_Model):
+    """How to read an allocation plan under review (``carecircle check-plan PLAN``).
+
+    ``facilities`` and ``projects`` are read like layers, without ``path``: the file is the
+    command's PLAN argument. A GeoPackage or workbook with two or more layers (sheets) holds them
+    as the layers named by ``layer``; a file with one layer (Shapefile, GeoJSON, CSV) holds one
+    table whose column mapped to ``record`` says which row is which, read with the two parts'
+    ``columns`` merged (see :mod:`carecircle.sources.plan`). ``types`` maps the plan's
+    facility-type wording to tiers, over ``data.facilities.types``.
+    """
+
+    facilities: LayerFormat = Field(default_factory=LayerFormat)
+    projects: LayerFormat = Field(default_factory=LayerFormat)
+    types: dict[str, FacilityTier] = Field(default_factory=dict)
 
 
 class Scenario(_Model):
@@ -348,8 +425,10 @@ class Scenario(_Model):
     data: DataSources
     tiers: dict[FacilityTier, TierTravel] = Field(default_factory=_default_tiers)
     travel: Travel = Field(default_factory=Travel)
+    map: MapOptions = Field(default_factory=MapOptions)
     policy: Policy = Field(default_factory=Policy)
     siting: Siting | None = None
+    plan: PlanSpec | None = None
     source_file: Path | None = Field(default=None, exclude=True)
 
     def tier(self, name: str) -> TierTravel:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,26 @@ from carecircle.scenario import Scenario, load_scenario
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 SHARED_DATA = SHARED / "data"
+
+
+MEASUREMENTS = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def report_measurement(request: pytest.FixtureRequest) -> Callable[[str], None]:
+    """Record a line (a size, a load time) for the terminal summary of the run."""
+    lines = request.config.stash.setdefault(MEASUREMENTS, [])
+    return lines.append
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    lines = config.stash.get(MEASUREMENTS, [])
+    if lines:
+        terminalreporter.section("carecircle measurements")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -132,9 +132,9 @@ def test_outputs_carry_rule_ids_and_citations(tiny: tuple[Path, RunResult], tmp_
     for item in summary["verdicts"] + summary["gaps"]["items"]:
         assert item["citation"] == policy.get_rule(item["rule_id"]).cite()
     page = (out / "index.html").read_text(encoding="utf-8")
-    assert (
-        "\\u7f3a\\u53e3 / gaps (" in page
-    )  # the layer control names it 缺口 / gaps (JSON-escaped)
+    # The layer control lists the gap layer, tagged with its key, and the count of places.
+    assert 'data-layer=\\"gaps\\"' in page  # inside the JSON-escaped layer control
+    assert "\\u7f3a\\u53e3\\uff08" in page  # 缺口（, JSON-escaped
 
 
 SEEDS = ("yueqing-2022", "minqing-2022", "rushan-2022", "tongxiang-2025", "wenzhou-2020")

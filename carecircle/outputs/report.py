@@ -1,4 +1,4 @@
-"""summary.json, report.html and results.gpkg for a run, written atomically with the map."""
+"""The run's outputs, written atomically: map, report, summary, gaps, workbook and GeoPackage."""
 
 from __future__ import annotations
 
@@ -6,21 +6,36 @@ import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import geopandas as gpd
 import jinja2
 import numpy as np
 
+from carecircle.outputs.figures import headlines
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
+from carecircle.outputs.layers import OutputLayers, output_layers
+from carecircle.outputs.planfile import write_plan
+from carecircle.outputs.tables import write_xlsx
+from carecircle.outputs.text import amount, count, pct
 from carecircle.pipeline import RunResult
+from carecircle.planning import policy
 from carecircle.planning.findings import findings_table
+from carecircle.sources.plan import plan_from_sites
 
-__all__ = ["OUTPUT_FILES", "write_outputs"]
+__all__ = ["OUTPUT_FILES", "PLAN_FILE", "render_report", "write_gpkg", "write_outputs"]
 
 log = logging.getLogger(__name__)
 
-OUTPUT_FILES = ("index.html", "report.html", "summary.json", "gaps.csv", "results.gpkg")
+# The recommended sites as an allocation plan, in the scenario's plan: layout, for
+# `carecircle check-plan` (written when the run recommends any site).
+PLAN_FILE = "recommended_plan.gpkg"
+
+OUTPUT_FILES = (
+    "index.html", "report.html", "summary.json", "gaps.csv", "tables.xlsx", "results.gpkg",
+)  # fmt: skip
+
+# The plan checker's page formats its figures with this name.
+_amount = amount
 
 _ENV = jinja2.Environment(
     loader=jinja2.PackageLoader("carecircle.outputs", "templates"),
@@ -32,21 +47,38 @@ _ENV = jinja2.Environment(
 def write_outputs(
     result: RunResult, out_dir: str | Path, *, progress: Callable[[str], None] | None = None
 ) -> dict[str, Path]:
-    """Write the map, report, summary and GeoPackage into ``out_dir``; return their paths."""
+    """Write the map, report, summary, tables and GeoPackage into ``out_dir``; return their paths."""
     from carecircle.outputs import maps  # folium is heavy; import it only when writing a map
+
+    def say(label: str) -> None:
+        if progress:
+            progress(label)
 
     out = Path(out_dir)
     with staged_dir(out) as stage:
-        if progress:
-            progress("写出地图 / writing the map")
-        maps.save_map(maps.coverage_map(result), stage / "index.html")
-        if progress:
-            progress("写出报告与数据 / writing the report and data")
+        say("计算等时圈与圈外网格 / isochrones and the uncovered grid")
+        layers = output_layers(result)
+        say("写出地图 / writing the map")
+        maps.save_map(maps.coverage_map(result, layers), stage / "index.html")
+        say("写出报告与数据 / writing the report and data")
         write_json(stage / "summary.json", result.summary)
         write_csv(stage / "gaps.csv", findings_table(result.gaps.gaps), columns=_GAP_COLUMNS)
-        (stage / "report.html").write_text(render_report(result), encoding="utf-8")
-        write_gpkg(result, stage / "results.gpkg")
-    return {name: out / name for name in OUTPUT_FILES}
+        (stage / "report.html").write_text(render_report(result, layers), encoding="utf-8")
+        write_xlsx(result, layers, stage / "tables.xlsx")
+        write_gpkg(result, stage / "results.gpkg", layers)
+        written = list(OUTPUT_FILES)
+        if result.siting is not None and len(result.siting.sites):
+            tier = result.scenario.siting.tier if result.scenario.siting else "regional"
+            floor = policy.resolve(result.scenario.policy.targets).get("village-center-150")
+            plan = plan_from_sites(
+                result.siting.sites,
+                tier=tier,
+                path=PLAN_FILE,
+                centre_floor_m2=floor.value() if floor is not None else None,
+            )
+            write_plan(plan, stage / PLAN_FILE, result.scenario)
+            written.append(PLAN_FILE)
+    return {name: out / name for name in written}
 
 
 # Leading columns of gaps.csv, in the order a reviewer reads them; detail columns follow.
@@ -57,16 +89,25 @@ _GAP_COLUMNS = (
 )  # fmt: skip
 
 
-def write_gpkg(result: RunResult, path: Path) -> None:
+def write_gpkg(result: RunResult, path: Path, layers: OutputLayers | None = None) -> None:
     """Every layer of the run, in the working CRS, for QGIS/ArcGIS users."""
+    layers = layers if layers is not None else output_layers(result)
     frames: dict[str, gpd.GeoDataFrame] = {
         "boundary": result.boundary,
         "townships": result.townships,
         "villages": result.villages,
         "facilities": result.facilities,
         "cells": result.cells.drop(columns=["x", "y"]),
+        "roads": result.roads,
+        "isochrones": layers.isochrones,
+        "uncovered_grid": layers.uncovered.cells,
+        "gaps": layers.gaps,
     }
+    if layers.sites is not None:
+        frames["sites"] = layers.sites
     for layer, frame in frames.items():
+        if frame.empty and layer in ("gaps", "sites", "uncovered_grid", "roads"):
+            continue
         frame = frame.copy()
         for col in frame.columns:
             if frame[col].dtype == bool:
@@ -76,50 +117,25 @@ def write_gpkg(result: RunResult, path: Path) -> None:
         frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 
-def _pct(value: Any) -> str:
-    return "—" if value is None or not np.isfinite(value) else f"{value * 100:.1f}%"
-
-
-def _num(value: Any) -> str:
-    return "—" if value is None or not np.isfinite(value) else f"{value:,.0f}"
-
-
-_UNITS = {
-    "share": "",
-    "m2": " m²",
-    "beds": " 张",
-    "count": "",
-    "per_1000_older": " /千人",
-    "per_10000_older": " /万人",
-    "m2_per_person": " m²/人",
-}
-
-
-def _amount(value: Any, unit: str) -> str:
-    """A measured or required figure as a reader wants it: shares in %, areas in m²."""
-    if value is None or not np.isfinite(value):
-        return "—"
-    if unit == "share":
-        return f"{value * 100:.1f}%"
-    return f"{value:,.{0 if abs(value) >= 100 or float(value).is_integer() else 2}f}{_UNITS.get(unit, ' ' + unit)}"
-
-
-def render_report(result: RunResult) -> str:
-    """The readable report: headline figures, townships, the least covered villages, inputs."""
+def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:
+    """The readable report: figures against targets, gaps, sites, townships, villages, inputs."""
     summary = clean_json(result.summary)
     circle = summary["village_circle"]
     townships = result.townships.sort_values("share")
     villages = result.villages.sort_values(["share", "older"], ascending=[True, False])
+    sites = layers.sites if layers is not None else None
     template = _ENV.get_template("report.html.j2")
     return template.render(
         title=result.scenario.title or result.scenario.name,
         s=summary,
         circle=circle,
+        headlines=headlines(result),
         townships=townships.to_dict("records"),
         villages=villages.to_dict("records"),
-        pct=_pct,
-        num=_num,
-        amount=_amount,
+        sites=None if sites is None else sites.drop(columns="geometry").to_dict("records"),
+        pct=pct,
+        num=count,
+        amount=amount,
         curve_svg=_curve_svg(circle.get("share_by_minutes", {}), circle["minutes"]),
     )
 

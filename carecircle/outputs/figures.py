@@ -1,0 +1,204 @@
+"""Headline figures against their targets, the same on the map panel, the report and the workbook.
+
+Each figure is read from the run's summary (the verdicts of ``summary["verdicts"]``) so that every
+page shows what ``summary.json`` says; counts that the summary holds only as shares (villages with
+a centre) are counted from the run's tables, which the shares were computed from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carecircle.outputs.text import amount, count, pct
+from carecircle.pipeline import RunResult
+
+__all__ = ["Headline", "headlines", "site_totals", "verdict_rows"]
+
+CIRCLE_RULES = ("circle-15min", "rushan-coverage", "minqing-coverage")
+
+
+@dataclass(frozen=True)
+class Headline:
+    """One figure of the panel: what was measured, the target, and whether it is met.
+
+    ``value`` and ``target`` are display text; ``status`` is a verdict status (pass, fail,
+    not_assessable) or None for a figure without a target.
+    """
+
+    key: str
+    label_zh: str
+    label_en: str
+    value: str
+    target: str | None = None
+    status: str | None = None
+    detail_zh: str = ""
+    detail_en: str = ""
+    rule_id: str = ""
+    citation: str = ""
+    number: float | None = None
+    unit: str = ""
+
+
+def headlines(result: RunResult) -> list[Headline]:
+    """The panel's figures, most important first."""
+    s = result.summary
+    verdicts = {str(v.get("rule_id")): v for v in s.get("verdicts", [])}
+    out = [_circle(s, verdicts)]
+    out.append(
+        _centres(
+            "villages",
+            ("有照料中心的村（社区）", "villages with a care centre"),
+            verdicts.get("village-center-coverage"),
+            result.villages,
+        )
+    )
+    out.append(
+        _centres(
+            "townships",
+            ("有养老服务中心的乡镇（街道）", "townships with a service centre"),
+            verdicts.get("town-center-coverage"),
+            result.townships,
+        )
+    )
+    nursing = next((v for k, v in verdicts.items() if k.startswith("nursing-share")), None)
+    out.append(_nursing(nursing, result.facilities))
+    if "beds-per-1000-older" in verdicts:
+        out.append(_from_verdict("beds", ("每千名老人床位", "beds per 1,000 older"), verdicts["beds-per-1000-older"]))  # fmt: skip
+    circle = s["village_circle"]
+    not_covered = circle["older"] - circle["older_covered"]
+    items = s.get("gaps", {}).get("items", [])
+    places = len({(g.get("scope"), g.get("object_id")) for g in items})
+    out.append(Headline("uncovered", "未覆盖的老年人", "older residents not covered", count(not_covered), number=not_covered, unit="count"))  # fmt: skip
+    out.append(
+        Headline(
+            "gaps",
+            "缺口（项）",
+            "gaps found",
+            count(len(items)),
+            detail_zh=f"涉及 {places} 处村（社区）、乡镇或设施",
+            detail_en=f"at {places} villages, townships or facilities",
+            number=float(len(items)),
+            unit="count",
+        )
+    )
+    sites = site_totals(result)
+    if sites is not None:
+        out.append(
+            Headline(
+                "sites",
+                "推荐新建、扩建养老机构",
+                "recommended care homes",
+                count(sites["sites"]),
+                detail_zh=f"床位 {count(sites['beds'])} 张，用地 {amount(sites['land_mu'], 'count')} 亩",
+                detail_en=f"{count(sites['beds'])} beds on {amount(sites['land_mu'], 'count')} mu",
+                number=sites["sites"],
+                unit="count",
+            )
+        )
+    return out
+
+
+def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> Headline:
+    circle = s["village_circle"]
+    verdict = next((verdicts[r] for r in CIRCLE_RULES if r in verdicts), None)
+    required = verdict.get("required") if verdict else None
+    target = 1.0 if required is None else float(required)
+    status = verdict["status"] if verdict else ("pass" if circle["share"] >= target else "fail")
+    minutes = f"{circle['minutes']:g}"
+    return Headline(
+        "circle",
+        f"{minutes}分钟养老服务圈覆盖率",
+        f"{minutes}-minute elderly-service circle",
+        pct(circle["share"]),
+        pct(target),
+        status,
+        f"{count(circle['older_covered'])} / {count(circle['older'])} 名60岁及以上老人步行{minutes}分钟内可达照料中心",
+        f"{count(circle['older_covered'])} of {count(circle['older'])} residents aged 60+ within {minutes} min walk of a care centre",
+        verdict["rule_id"] if verdict else "",
+        verdict.get("citation", "") if verdict else "",
+        float(circle["share"]),
+        "share",
+    )
+
+
+def _centres(
+    key: str, label: tuple[str, str], verdict: Mapping[str, Any] | None, frame: pd.DataFrame
+) -> Headline:
+    n, total = int(frame["has_centre"].sum()), len(frame)
+    detail = f"{n} / {total}"
+    if verdict is None:
+        share = n / total if total else float("nan")
+        return Headline(key, *label, pct(share), detail_zh=detail, detail_en=detail, number=share, unit="share")  # fmt: skip
+    return _from_verdict(key, label, verdict, detail=(detail, detail))
+
+
+def _nursing(verdict: Mapping[str, Any] | None, facilities: pd.DataFrame) -> Headline:
+    label = ("护理型床位占比", "nursing beds, share of all beds")
+    beds = float(np.nansum(facilities["beds"].to_numpy(dtype=float)))
+    nursing = float(np.nansum(facilities["nursing_beds"].to_numpy(dtype=float)))
+    detail = (f"护理型 {count(nursing)} / 总床位 {count(beds)} 张", f"{count(nursing)} of {count(beds)} beds")  # fmt: skip
+    if verdict is None:
+        share = nursing / beds if beds else None
+        return Headline("nursing", *label, pct(share), None, None, *detail, number=share, unit="share")  # fmt: skip
+    return _from_verdict("nursing", label, verdict, detail=detail)
+
+
+def _from_verdict(
+    key: str,
+    label: tuple[str, str],
+    verdict: Mapping[str, Any],
+    *,
+    detail: tuple[str, str] = ("", ""),
+) -> Headline:
+    unit = str(verdict.get("unit", ""))
+    return Headline(
+        key,
+        *label,
+        amount(verdict.get("measured"), unit),
+        amount(verdict.get("required"), unit),
+        str(verdict.get("status")),
+        *detail,
+        rule_id=str(verdict.get("rule_id", "")),
+        citation=str(verdict.get("citation", "")),
+        number=verdict.get("measured"),
+        unit=unit,
+    )
+
+
+def verdict_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
+    """Every checked rule as display text: rule, measured, target, status (zh, en), clause."""
+    rows = []
+    for v in summary.get("verdicts", []):
+        unit = str(v.get("unit", ""))
+        rows.append(
+            {
+                "rule_id": str(v.get("rule_id", "")),
+                "measured_zh": amount(v.get("measured"), unit, "zh"),
+                "measured_en": amount(v.get("measured"), unit, "en"),
+                "required_zh": amount(v.get("required"), unit, "zh"),
+                "required_en": amount(v.get("required"), unit, "en"),
+                "status": str(v.get("status", "")),
+                "reason_zh": str(v.get("reason_zh", "")),
+                "reason_en": str(v.get("reason_en", "")),
+                "citation": str(v.get("citation", "")),
+            }
+        )
+    return rows
+
+
+def site_totals(result: RunResult) -> dict[str, float] | None:
+    """Number of recommended sites, their beds and land (亩), or None without a siting result."""
+    siting = getattr(result, "siting", None)
+    sites = getattr(siting, "sites", None)
+    if sites is None:
+        return None
+    return {
+        "sites": float(len(sites)),
+        "beds": float(np.nansum(sites["beds"].to_numpy(dtype=float))) if len(sites) else 0.0,
+        "land_mu": float(np.nansum(sites["land_mu"].to_numpy(dtype=float))) if len(sites) else 0.0,
+    }

@@ -1,0 +1,210 @@
+"""tables.xlsx: the run's tables for planners who work in Excel/WPS, one sheet per table.
+
+Headers are Chinese with English alongside; shares are stored as numbers formatted as
+percentages, so they sort and sum; the first row and column stay in view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+from carecircle.outputs.figures import headlines
+from carecircle.outputs.layers import OutputLayers
+from carecircle.pipeline import RunResult
+from carecircle.planning.findings import findings_table
+from carecircle.recommend import SITE_COLUMNS
+
+__all__ = ["SHEETS", "write_xlsx"]
+
+SHEETS = (
+    "汇总 summary",
+    "目标核对 verdicts",
+    "缺口 gaps",
+    "村社区 villages",
+    "乡镇 townships",
+    "设施 facilities",
+    "推荐选址 sites",
+)
+
+# column -> (Chinese, English) header
+HEADERS: Mapping[str, tuple[str, str]] = {
+    "id": ("编号", "id"), "name": ("名称", "name"), "township": ("乡镇（街道）", "township"),
+    "kind": ("类型", "kind"), "residents": ("常住人口", "residents"), "older": ("60岁及以上", "aged 60+"),
+    "older_covered": ("已覆盖", "covered"), "older_off_network": ("距道路过远", "off the network"),
+    "share": ("覆盖率", "share covered"), "has_centre": ("有服务中心", "has a centre"),
+    "area_km2": ("面积 km²", "area km²"), "type": ("设施类型", "type"), "tier": ("层级", "tier"),
+    "village": ("所在村社区", "village"), "in_township": ("所在乡镇", "in township"),
+    "floor_m2": ("建筑面积 m²", "floor m²"), "beds": ("床位", "beds"),
+    "nursing_beds": ("护理型床位", "nursing beds"), "source": ("来源", "source"),
+    "snap": ("接入路网", "network link"), "access_m": ("到路网距离 m", "access m"),
+    "rule_id": ("规则", "rule"), "measured": ("现状", "measured"), "required": ("目标", "target"),
+    "unit": ("单位", "unit"), "status": ("结论", "status"), "status_zh": ("结论（中文）", "status (zh)"),
+    "reason_zh": ("说明", "reason (zh)"), "reason_en": ("说明（英文）", "reason"),
+    "action_zh": ("措施", "action (zh)"), "action_en": ("措施（英文）", "action"),
+    "citation": ("依据", "clause"), "scope": ("对象", "scope"), "object_id": ("对象编号", "object id"),
+    "object_name": ("对象名称", "object"), "shortfall": ("差距", "shortfall"),
+    "severity": ("性质", "severity"), "fragile": ("随步速变化", "fragile"),
+    "candidate_id": ("候选编号", "candidate id"), "land_m2": ("用地 m²", "land m²"),
+    "land_mu": ("用地 亩", "land mu"), "land_use": ("用地性质", "land use"), "zone": ("片区", "zone"),
+    "marginal_gain": ("边际增益", "marginal gain"), "older_in_reach": ("可达老年人", "older within reach"),
+    "existing_beds": ("现有床位", "existing beds"), "villages": ("新覆盖的村", "villages newly covered"), "lon": ("经度", "longitude"),
+    "lat": ("纬度", "latitude"), "figure": ("指标", "figure"), "value": ("数值", "value"),
+    "target": ("目标", "target"), "detail": ("说明", "detail"),
+}  # fmt: skip
+
+_SHARE_COLUMNS = {"share", "share_0.8mps", "share_1mps", "share_1.2mps"}
+_HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
+
+
+def write_xlsx(result: RunResult, layers: OutputLayers, path: Path) -> None:
+    """Write every sheet of :data:`SHEETS` (the sites sheet says so when there was no siting)."""
+    wb = Workbook()
+    wb.remove(wb.active)
+    frames = _frames(result, layers)
+    for title in SHEETS:
+        _sheet(wb.create_sheet(title), frames[title])
+    wb.save(path)
+
+
+def _frames(result: RunResult, layers: OutputLayers) -> dict[str, pd.DataFrame]:
+    towns = dict(zip(result.townships["id"], result.townships["name"], strict=False))
+    villages = pd.DataFrame(result.villages.drop(columns="geometry"))
+    villages["township"] = villages["township"].map(towns).fillna(villages["township"])
+    band = [c for c in villages.columns if c.startswith("share_") and c.endswith("mps")]
+    facilities = pd.DataFrame(result.facilities.drop(columns="geometry"))
+    fac_cols = ["id", "name", "type", "tier", "village", "in_township", "floor_m2", "beds",
+                "nursing_beds", "source", "snap", "access_m"]  # fmt: skip
+    gap_rows = findings_table(result.gaps.gaps)
+    gap_cols = ["kind", "scope", "township", "object_name", "object_id", "measured", "required",
+                "unit", "shortfall", "status_zh", "severity", "fragile", "reason_zh", "reason_en",
+                "action_zh", "action_en", "rule_id", "citation"]  # fmt: skip
+    verdict_cols = ["rule_id", "measured", "required", "unit", "status", "status_zh", "reason_zh",
+                    "reason_en", "citation"]  # fmt: skip
+    return {
+        "汇总 summary": _summary_frame(result),
+        "目标核对 verdicts": _select(
+            pd.DataFrame(result.summary.get("verdicts", [])), verdict_cols
+        ),
+        "缺口 gaps": _select(pd.DataFrame(gap_rows), gap_cols),
+        "村社区 villages": _select(
+            villages,
+            [
+                "id",
+                "name",
+                "township",
+                "kind",
+                "residents",
+                "older",
+                "older_covered",
+                "share",
+                *band,
+                "has_centre",
+                "older_off_network",
+            ],
+        ),
+        "乡镇 townships": _select(
+            pd.DataFrame(result.townships.drop(columns="geometry")),
+            [
+                "id",
+                "name",
+                "kind",
+                "area_km2",
+                "residents",
+                "older",
+                "older_covered",
+                "share",
+                "has_centre",
+            ],
+        ),
+        "设施 facilities": _select(facilities, fac_cols),
+        "推荐选址 sites": _sites_frame(layers),
+    }
+
+
+def _select(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    return frame[[c for c in columns if c in frame.columns]]
+
+
+def _summary_frame(result: RunResult) -> pd.DataFrame:
+    s = result.summary
+    rows = [
+        {"figure": "情景 / scenario", "value": result.scenario.title or result.scenario.name},
+        {"figure": "坐标系 / CRS", "value": s["scenario"]["crs"]},
+    ]
+    for h in headlines(result):
+        rows.append(
+            {
+                "figure": f"{h.label_zh} / {h.label_en}",
+                "value": h.value,
+                "target": h.target or "",
+                "status": h.status or "",
+                "detail": " / ".join(d for d in (h.detail_zh, h.detail_en) if d),
+                "rule_id": h.rule_id,
+                "citation": h.citation,
+            }
+        )
+    for speed, share in s["village_circle"].get("share_by_walk_speed", {}).items():
+        rows.append({"figure": f"步速 {speed} m/s 时覆盖率 / share at {speed} m/s", "value": share})
+    return pd.DataFrame(rows)
+
+
+def _sites_frame(layers: OutputLayers) -> pd.DataFrame:
+    sites = layers.sites
+    if sites is None:
+        return pd.DataFrame({"name": ["本情景未求解选址问题 / the scenario has no siting problem"]})
+    points = sites.geometry.representative_point().to_crs("EPSG:4326")
+    frame = pd.DataFrame(sites.drop(columns="geometry"))
+    frame["lon"], frame["lat"] = points.x.round(6).to_numpy(), points.y.round(6).to_numpy()
+    return _select(frame, [*SITE_COLUMNS, "lon", "lat"])
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, list | tuple | dict):
+        return str(value)
+    return None if value is pd.NA else value
+
+
+def _sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
+    columns = list(frame.columns)
+    for j, col in enumerate(columns, start=1):
+        zh, en = HEADERS.get(col, (col, col))
+        cell = ws.cell(row=1, column=j, value=f"{zh} / {en}" if zh != en else zh)
+        cell.font = Font(bold=True)
+        cell.fill = _HEAD_FILL
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    for i, record in enumerate(frame.itertuples(index=False), start=2):
+        for j, value in enumerate(record, start=1):
+            cell = ws.cell(row=i, column=j, value=_cell(value))
+            if columns[j - 1] in _SHARE_COLUMNS or (
+                columns[j - 1] in ("measured", "required", "value")
+                and isinstance(cell.value, float)
+                and _is_share_row(frame, i - 2)
+            ):
+                cell.number_format = "0.0%"
+    for j, col in enumerate(columns, start=1):
+        width = max([len(str(ws.cell(row=1, column=j).value)) // 2 + 4, 10])
+        if col in ("reason_zh", "reason_en", "action_zh", "action_en", "citation", "name", "object_name", "figure", "detail", "value"):  # fmt: skip
+            width = 36
+        ws.column_dimensions[get_column_letter(j)].width = width
+    ws.freeze_panes = "B2"
+
+
+def _is_share_row(frame: pd.DataFrame, i: int) -> bool:
+    """A verdict or gap row measured as a share, or a summary row holding a bare share."""
+    if "unit" in frame.columns:
+        return bool(frame["unit"].iloc[i] == "share")
+    return "figure" in frame.columns

@@ -1,0 +1,572 @@
+"""Recommended sites: the glue between a run's geodata and the siting models' matrices.
+
+Two recommendations come out of a run:
+
+- **regional homes** (the scenario's ``siting:`` problem): candidate parcels and existing 敬老院
+  to expand, drive-time catchments over the travel graph of the siting tier, and
+  :func:`carecircle.planning.siting.site_regional_homes`;
+- **new village centres**: the fewest new centres that bring every older resident not yet within
+  the village tier's threshold within it, preferring existing buildings
+  (:func:`carecircle.planning.siting.site_village_centres`).
+
+The solver core sees matrices only; geometry stays here.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import scipy.sparse as sp
+
+from carecircle import engine
+from carecircle.planning import policy, siting
+from carecircle.planning.gaps import INSTITUTION_TIERS
+from carecircle.scenario import Scenario
+from carecircle.sources import layers
+from carecircle.sources.network import RoadNetwork
+
+__all__ = ["SITE_COLUMNS", "SitingOutcome", "recommend"]
+
+log = logging.getLogger(__name__)
+
+SITE_COLUMNS = (
+    "id", "name", "kind", "candidate_id", "beds", "nursing_beds", "existing_beds", "land_m2",
+    "land_mu", "land_use", "zone", "older_covered", "older_in_reach", "marginal_gain", "villages",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class SitingOutcome:
+    """What the siting models recommend for a run.
+
+    ``sites`` holds one row per recommended site (``kind``: ``parcel`` a new home on a candidate
+    parcel, ``expand`` an existing 敬老院 expanded, ``village-centre`` a new village centre), in
+    the working CRS, with the columns of :data:`SITE_COLUMNS`.
+    """
+
+    sites: gpd.GeoDataFrame
+    summary: dict[str, Any] = field(default_factory=dict)
+    homes: siting.RegionalHomesResult | None = None
+    centres: siting.SitingResult | None = None
+
+
+@dataclass(frozen=True)
+class RunData:
+    """The parts of a run the recommendations need (all in the working CRS)."""
+
+    boundary: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    cells: gpd.GeoDataFrame
+    walk_graph: engine.TravelGraph
+    node_seconds: npt.NDArray[np.float64]
+
+
+def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOutcome:
+    """Regional homes and new village centres for a scenario with a ``siting:`` section."""
+    if scenario.siting is None:
+        raise ValueError("recommend() needs a scenario with a siting: section")
+    frames = []
+    summary: dict[str, Any] = {}
+    homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run)
+    frames.append(home_sites)
+    centres, centre_sites, summary["village_centres"] = _village_centres(scenario, run)
+    frames.append(centre_sites)
+    sites = pd.concat(frames, ignore_index=True)
+    sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=run.boundary.crs)
+    return SitingOutcome(sites=sites, summary=summary, homes=homes, centres=centres)
+
+
+# --- candidates ----------------------------------------------------------------------------------
+
+
+def _candidates(scenario: Scenario, run: RunData) -> gpd.GeoDataFrame:
+    """Candidate parcels from the land bureau, and existing 敬老院 that may be expanded."""
+    crs = run.boundary.crs
+    parts = []
+    source = scenario.data.candidates
+    if source is not None:
+        parcels = layers.read_layer(source, kind="candidates", to_crs=crs)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_id": parcels["id"],
+                    "name": parcels.get("name", parcels["id"]),
+                    "kind": "parcel",
+                    "land_m2": parcels.get("land_m2", parcels.geometry.area),
+                    "land_use": parcels.get("land_use", ""),
+                    "existing_beds": 0,
+                    "existing_nursing": 0,
+                },
+                geometry=parcels.geometry.representative_point(),
+                crs=crs,
+            )
+        )
+    assert scenario.siting is not None
+    if scenario.siting.expand_jingloyuan:
+        homes = run.facilities[run.facilities["tier"] == "jingloyuan"]
+        land = homes["land_m2"] if "land_m2" in homes else pd.Series(np.inf, index=homes.index)
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_id": homes["id"],
+                    "name": homes["name"],
+                    "kind": "expand",
+                    "land_m2": land.fillna(np.inf),
+                    "land_use": "",
+                    "existing_beds": homes["beds"].fillna(0).astype(int),
+                    "existing_nursing": homes["nursing_beds"].fillna(0).astype(int),
+                },
+                geometry=homes.geometry,
+                crs=crs,
+            )
+        )
+    frame = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    return (
+        gpd.GeoDataFrame(frame, geometry="geometry", crs=crs)
+        if len(frame)
+        else gpd.GeoDataFrame(geometry=[], crs=crs)
+    )
+
+
+def _zones(
+    scenario: Scenario, run: RunData, points: gpd.GeoSeries
+) -> tuple[npt.NDArray[np.str_] | None, dict[str, tuple[int, int]]]:
+    """Zone label of each candidate, and the (min, max) number of sites per zone."""
+    spec = scenario.siting
+    assert spec is not None
+    n = len(points)
+    if not spec.zones:
+        if spec.min_sites == 0:
+            return None, {}
+        upper = spec.max_sites if spec.max_sites is not None else n
+        return np.full(n, "all"), {"all": (spec.min_sites, upper)}
+    labels = np.full(n, "", dtype=object)
+    # Bands are thirds of the county's north-south extent; 乳山's coast is its south.
+    _, ymin, _, ymax = run.boundary.total_bounds
+    cut = np.linspace(ymin, ymax, 4)
+    band = np.array(["south", "central", "north"])[
+        np.clip(np.searchsorted(cut, points.y.to_numpy()) - 1, 0, 2)
+    ]
+    town = _township_of(points, run.townships)
+    for name, zone in spec.zones.items():
+        if zone.band is not None:
+            inside = band == zone.band
+        else:
+            wanted = set(zone.townships or ())
+            inside = np.array([bool(t & wanted) for t in town])
+        labels[inside & (labels == "")] = name
+    limits = {
+        name: (z.min_sites, z.max_sites if z.max_sites is not None else n)
+        for name, z in spec.zones.items()
+    }
+    return labels.astype(str), limits
+
+
+def _township_of(points: gpd.GeoSeries, townships: gpd.GeoDataFrame) -> list[set[str]]:
+    """Each point's township as {name, id} (zones may list either)."""
+    out: list[set[str]] = [set() for _ in range(len(points))]
+    for p, t in zip(*townships.sindex.query(points.to_numpy(), predicate="within"), strict=True):
+        out[p] = {str(townships["name"].iat[t]), str(townships["id"].iat[t])}
+    return out
+
+
+# --- regional homes ------------------------------------------------------------------------------
+
+
+def _coverage(
+    graph: engine.TravelGraph, scenario: Scenario, run: RunData, points: gpd.GeoSeries, max_s: float
+) -> sp.csr_matrix:
+    """Demand cell × candidate travel seconds within ``max_s`` (access legs at walking speed)."""
+    cells = gpd.GeoSeries(gpd.points_from_xy(run.cells["x"], run.cells["y"]), crs=run.boundary.crs)
+    return _point_coverage(graph, scenario, points, cells, max_s)
+
+
+def _spread_rows(matrix: sp.csr_matrix, rows: npt.NDArray[np.int64], n: int) -> sp.csr_matrix:
+    """Put ``matrix``'s rows at positions ``rows`` of an n-row matrix (off-network candidates empty)."""
+    coo = matrix.tocoo()
+    return sp.csr_matrix((coo.data, (rows[coo.row], coo.col)), shape=(n, matrix.shape[1]))
+
+
+def _regional_homes(
+    scenario: Scenario, roads: RoadNetwork, run: RunData
+) -> tuple[siting.RegionalHomesResult | None, gpd.GeoDataFrame, dict[str, Any]]:
+    spec = scenario.siting
+    assert spec is not None
+    cands = _candidates(scenario, run)
+    if cands.empty:
+        return (
+            None,
+            _empty_sites(run),
+            {"status": "no_candidates", "message": "没有候选地块 / no candidate sites"},
+        )
+    tier = scenario.tier(spec.tier)
+    t = scenario.travel
+    graph = engine.TravelGraph.from_roads(
+        roads.table, mode=tier.mode, walk_speed_mps=t.walk_speed_mps,
+        ebike_speed_kmh=t.ebike_speed_kmh, drive_speeds_kmh=t.drive_speeds_kmh,
+    )  # fmt: skip
+    max_s = tier.minutes * 60.0
+    coverage = _coverage(graph, scenario, run, cands.geometry, max_s)
+    labels, limits = _zones(scenario, run, cands.geometry)
+    older = run.cells["older"].to_numpy()
+    low, high = spec.beds_per_site
+    candidates = siting.HomeCandidates(
+        min_beds=np.full(len(cands), low), max_beds=np.full(len(cands), high),
+        land_m2=cands["land_m2"].to_numpy(dtype=float), existing_beds=cands["existing_beds"].to_numpy(),
+        zone=labels, cost_per_bed=np.full(len(cands), spec.cost_per_bed_yuan),
+        fixed_cost=np.full(len(cands), spec.cost_per_site_yuan),
+    )  # fmt: skip
+    targets = _targets(scenario, run, limits)
+    result = siting.site_regional_homes(
+        coverage, older, older * spec.institutionalisation_rate, candidates, targets,
+        threshold=max_s, time_limit=spec.time_limit_s,
+    )  # fmt: skip
+    sites = _home_sites(result, cands, run)
+    return result, sites, _home_summary(result, targets, tier.mode, tier.minutes, len(cands))
+
+
+def _targets(
+    scenario: Scenario, run: RunData, limits: Mapping[str, tuple[int, int]]
+) -> siting.HomeTargets:
+    spec = scenario.siting
+    assert spec is not None
+    f = run.facilities
+    institutions = f[f["tier"].isin(INSTITUTION_TIERS) | (f["beds"].fillna(0) > 0)]
+    return siting.HomeTargets(
+        new_beds=spec.new_beds,
+        nursing_share=_nursing_share(scenario),
+        land_m2_per_bed=land_m2_per_bed(scenario),
+        land_quota_mu=spec.land_quota_mu,
+        budget=spec.budget_yuan if spec.budget_yuan is not None else float("inf"),
+        zone_limits=dict(limits),
+        max_sites=spec.max_sites,
+        baseline_beds=int(institutions["beds"].fillna(0).sum()),
+        baseline_nursing_beds=int(institutions["nursing_beds"].fillna(0).sum()),
+    )
+
+
+def land_m2_per_bed(scenario: Scenario) -> float:
+    """Land per bed the siting model and the plan checker both use (one number for both)."""
+    spec = scenario.siting
+    if spec is not None and spec.land_m2_per_bed is not None:
+        return float(spec.land_m2_per_bed)
+    return policy.get_rule("land-m2-per-bed").value("planning")
+
+
+def _nursing_share(scenario: Scenario) -> float:
+    """The siting problem's own share, else the strictest nursing-share rule the scenario picked."""
+    spec = scenario.siting
+    if spec is not None and spec.nursing_share is not None:
+        return float(spec.nursing_share)
+    rules = policy.resolve(scenario.policy.targets)
+    shares = [r.value() for rid, r in rules.items() if rid.startswith("nursing-share")]
+    return max(shares, default=0.0)
+
+
+def _home_sites(
+    result: siting.RegionalHomesResult, cands: gpd.GeoDataFrame, run: RunData
+) -> gpd.GeoDataFrame:
+    rows = []
+    for k, s in enumerate(result.sites, start=1):
+        c = cands.iloc[s.candidate]
+        suffix = "（扩建）" if c["kind"] == "expand" else "（新建）"
+        rows.append({
+            "id": f"R{k}", "name": f"{c['name']}{suffix}", "kind": c["kind"], "candidate_id": str(c["candidate_id"]),
+            "beds": s.beds, "nursing_beds": s.nursing_beds, "existing_beds": s.existing_beds,
+            "land_m2": round(s.land_m2, 1), "land_mu": round(s.land_mu, 2), "land_use": str(c["land_use"] or ""),
+            "zone": s.zone or "", "older_covered": round(s.covered_weight, 1), "older_in_reach": round(s.reach_weight, 1),
+            "marginal_gain": round(s.marginal_gain, 1), "villages": "",
+            "geometry": c.geometry,
+        })  # fmt: skip
+    if not rows:
+        return _empty_sites(run)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=run.boundary.crs)
+
+
+def _home_summary(
+    result: siting.RegionalHomesResult,
+    targets: siting.HomeTargets,
+    mode: str,
+    minutes: float,
+    n_candidates: int,
+) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "baseline": result.baseline,
+        "message": result.message,
+        "mode": mode,
+        "minutes": minutes,
+        "candidates": n_candidates,
+        "sites": len(result.sites),
+        "new_beds": int(result.beds.sum()),
+        "new_nursing_beds": int(result.nursing_beds.sum()),
+        "land_m2": float(result.land_m2.sum()),
+        "land_mu": float(result.land_m2.sum() / policy.MU_M2),
+        "targets": {
+            "new_beds": targets.new_beds,
+            "nursing_share": targets.nursing_share,
+            "land_m2_per_bed": targets.land_m2_per_bed,
+            "land_quota_mu": targets.land_quota_mu,
+            "max_sites": targets.max_sites,
+            "zone_limits": {k: list(v) for k, v in targets.zone_limits.items()},
+        },
+        "explain": result.explain(),
+    }
+
+
+def _empty_sites(run: RunData) -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame({c: [] for c in SITE_COLUMNS}, geometry=[], crs=run.boundary.crs)
+
+
+# --- new village centres -------------------------------------------------------------------------
+
+
+def _village_middles(run: RunData, villages: npt.NDArray[np.int64]) -> gpd.GeoDataFrame:
+    """The older-resident-weighted middle of each of ``villages`` (row positions in run.villages)."""
+    cells = run.cells[(run.cells["older"] > 0) & run.cells["village"].isin(villages)]
+    g = cells.assign(wx=cells["x"] * cells["older"], wy=cells["y"] * cells["older"]).groupby(
+        "village"
+    )
+    sums = g[["wx", "wy", "older"]].sum()
+    idx = sums.index.to_numpy()
+    return gpd.GeoDataFrame(
+        {
+            "village": idx,
+            "village_id": run.villages["id"].to_numpy()[idx],
+            "name": run.villages["name"].to_numpy()[idx],
+            "older": sums["older"].to_numpy(),
+        },
+        geometry=gpd.points_from_xy(sums["wx"] / sums["older"], sums["wy"] / sums["older"]),
+        crs=run.boundary.crs,
+    )
+
+
+def _blocks(cells: pd.DataFrame, size_m: float) -> gpd.GeoSeries:
+    """One new-build point per ``size_m`` square of cells: their older-weighted middle."""
+    key = (
+        np.floor(cells["x"] / size_m).astype(np.int64),
+        np.floor(cells["y"] / size_m).astype(np.int64),
+    )
+    g = cells.assign(
+        bx=key[0], by=key[1], wx=cells["x"] * cells["older"], wy=cells["y"] * cells["older"]
+    )
+    sums = g.groupby(["bx", "by"])[["wx", "wy", "older"]].sum()
+    return gpd.GeoSeries(gpd.points_from_xy(sums["wx"] / sums["older"], sums["wy"] / sums["older"]))
+
+
+# New-build candidates for village centres: one per square of this side among the residents out
+# of reach (a cell no such point reaches gets its own candidate).
+BLOCK_M = 400.0
+
+
+def _scattered(
+    cells: pd.DataFrame, short: npt.NDArray[np.bool_], settlement: float
+) -> npt.NDArray[np.bool_]:
+    """Cells out of reach (``short``) in squares of :data:`BLOCK_M` with fewer than
+    ``settlement`` older residents out of reach (``siting.settlement_older``; 0: none). Their
+    residents are counted and reported (``older_scattered``), left to visiting services."""
+    if settlement <= 0:
+        return np.zeros_like(short)
+    bx = np.floor(cells["x"].to_numpy() / BLOCK_M).astype(np.int64)
+    by = np.floor(cells["y"].to_numpy() / BLOCK_M).astype(np.int64)
+    key = pd.Series(list(zip(bx, by, strict=True)))
+    sums = pd.Series(np.where(short, cells["older"].to_numpy(), 0.0)).groupby(key).transform("sum")
+    return short & (sums.to_numpy() < settlement)
+
+
+def _centre_candidates(run: RunData, scenario: Scenario, short: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Existing buildings (other facilities, idle parcels) and new-build points among ``short``."""
+    crs = run.boundary.crs
+    f = run.facilities[run.facilities["tier"] != "village"]
+    parts = [
+        gpd.GeoDataFrame(
+            {"candidate_id": f["id"], "name": f["name"], "existing": True},
+            geometry=f.geometry,
+            crs=crs,
+        )
+    ]
+    if scenario.data.candidates is not None:
+        parcels = layers.read_layer(scenario.data.candidates, kind="candidates", to_crs=crs)
+        idle = (
+            parcels.get("status", pd.Series("", index=parcels.index))
+            .astype(str)
+            .str.startswith("闲置")
+        )
+        parts.append(gpd.GeoDataFrame({"candidate_id": parcels["id"], "name": parcels.get("name", parcels["id"]), "existing": idle.to_numpy()},
+                                      geometry=parcels.geometry.representative_point(), crs=crs))  # fmt: skip
+    points = _blocks(short, BLOCK_M)
+    parts.append(gpd.GeoDataFrame({"candidate_id": [f"N{k + 1}" for k in range(len(points))], "name": "", "existing": False},
+                                  geometry=points.to_numpy(), crs=crs))  # fmt: skip
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
+
+
+def _threshold(scenario: Scenario) -> float:
+    return scenario.tier("village").minutes * 60.0
+
+
+def _village_centres(
+    scenario: Scenario, run: RunData
+) -> tuple[siting.SitingResult | None, gpd.GeoDataFrame, dict[str, Any]]:
+    """New village centres: one in every village that has none, then the fewest more that bring
+    every settlement still beyond the threshold within it (rules village-center-coverage and
+    circle-15min), preferring existing buildings. Scattered housing is left to visiting services
+    and reported when the scenario sets ``siting.settlement_older``."""
+    crs = run.boundary.crs
+    limit = _threshold(scenario)
+    time_limit = scenario.siting.time_limit_s if scenario.siting else 60.0
+    cells = run.cells[run.cells["older"] > 0].reset_index(drop=True)
+    points = gpd.GeoSeries(gpd.points_from_xy(cells["x"], cells["y"]), crs=crs)
+    covered = np.asarray(cells["seconds"].to_numpy() <= limit)
+    # 1. A centre in every populated village without one (at its older-weighted middle).
+    lacking = np.flatnonzero(~run.villages["has_centre"].to_numpy(dtype=bool))
+    first = _village_middles(run, lacking)
+    first = first.assign(candidate_id=[f"V{v}" for v in first["village_id"]], name=[f"{n}照料中心（新建）" for n in first["name"]], existing=False)  # fmt: skip
+    reach_first = _point_coverage(run.walk_graph, scenario, first.geometry, points, limit)
+    covered_after_first = covered | (reach_first.getnnz(axis=1) > 0)
+    # 2. The fewest more centres for the settlements still out of reach.
+    settlement = scenario.siting.settlement_older if scenario.siting else 0.0
+    scattered = _scattered(cells, ~covered_after_first, settlement)
+    covered_after_first |= scattered
+    short = cells[~covered_after_first]
+    result = None
+    cands = gpd.GeoDataFrame({"candidate_id": [], "name": [], "existing": []}, geometry=[], crs=crs)
+    reach = sp.csr_matrix((len(cells), 0))
+    if len(short):
+        cands = _centre_candidates(run, scenario, short)
+        reach = _point_coverage(run.walk_graph, scenario, cands.geometry, points, limit)
+        lone = np.flatnonzero(~covered_after_first & (reach.getnnz(axis=1) == 0))
+        if lone.size:  # residents no block point reaches: each cell is its own candidate
+            extra = gpd.GeoDataFrame({"candidate_id": [f"N{len(cands) + k + 1}" for k in range(lone.size)], "name": "", "existing": False},
+                                     geometry=points.to_numpy()[lone], crs=crs)  # fmt: skip
+            cands = gpd.GeoDataFrame(
+                pd.concat([cands, extra], ignore_index=True), geometry="geometry", crs=crs
+            )
+            reach = sp.hstack(
+                [reach, _point_coverage(run.walk_graph, scenario, extra.geometry, points, limit)]
+            ).tocsr()
+        result = siting.site_village_centres(
+            reach, threshold=limit, existing_building=cands["existing"].to_numpy(dtype=bool),
+            already_covered=covered_after_first, time_limit=time_limit,
+        )  # fmt: skip
+    order = np.zeros(0, dtype=np.int64)
+    if result is not None:
+        order = _greedy_order(
+            reach, result.selected, covered_after_first, cells["older"].to_numpy()
+        )
+    chosen = cands.iloc[order]
+    picked = pd.concat([first, chosen], ignore_index=True)
+    reach_all = sp.hstack([reach_first, reach[:, order]]).tocsc()
+    sites = _centre_sites(run, cells, covered, picked, reach_all)
+    uncoverable = cells.iloc[result.uncoverable] if result is not None else cells.iloc[:0]
+    after = covered | (reach_all.getnnz(axis=1) > 0)
+    older = cells["older"].to_numpy()
+    summary = {
+        "status": result.status if result is not None else "optimal",
+        "villages_without_centre": int(lacking.size),
+        "new_centres": len(picked),
+        "in_villages_without_centre": len(first),
+        "for_the_circle": len(chosen),
+        "in_existing_buildings": int(chosen["existing"].to_numpy(dtype=bool).sum()),
+        "older_beyond_before": float(older[~covered].sum()),
+        "older_beyond_after": float(older[~after].sum()),
+        "older_scattered": float(older[scattered & ~after].sum()),
+        "older_unreachable": float(uncoverable["older"].sum()),
+        "message": result.message if result is not None else "已证明最优 / proven optimal",
+    }
+    return result, sites, summary
+
+
+def _greedy_order(
+    reach: sp.csr_matrix,
+    selected: npt.NDArray[np.int64],
+    covered: npt.NDArray[np.bool_],
+    older: npt.NDArray[np.float64],
+) -> npt.NDArray[np.int64]:
+    """The chosen centres as a priority list: each next one brings the most older residents
+    not yet within reach (the set is the optimiser's; only the order is greedy). Gains only
+    fall as centres are taken, so a stale gain on top of the heap is re-checked lazily."""
+    cols = sp.csc_matrix(reach)
+    rows = {int(j): cols.indices[cols.indptr[j] : cols.indptr[j + 1]] for j in selected}
+    taken = covered.copy()
+
+    def gain(j: int) -> float:
+        r = rows[j]
+        return float(older[r[~taken[r]]].sum())
+
+    heap = [(-gain(j), j) for j in rows]
+    heapq.heapify(heap)
+    order = []
+    while heap:
+        _, j = heapq.heappop(heap)
+        fresh = gain(j)
+        if heap and fresh < -heap[0][0] - 1e-9:
+            heapq.heappush(heap, (-fresh, j))
+            continue
+        taken[rows[j]] = True
+        order.append(j)
+    return np.asarray(order, dtype=np.int64)
+
+
+def _centre_sites(
+    run: RunData,
+    cells: pd.DataFrame,
+    covered: npt.NDArray[np.bool_],
+    picked: pd.DataFrame,
+    reach: sp.csc_matrix,
+) -> gpd.GeoDataFrame:
+    """The chosen centres as site rows: who they newly bring within reach, and where."""
+    older = cells["older"].to_numpy()
+    names = run.villages["name"].to_numpy()
+    village = cells["village"].to_numpy()
+    taken = covered.copy()
+    rows = []
+    for k in range(len(picked)):
+        c = picked.iloc[k]
+        near = reach[:, k].indices
+        newly = near[~taken[near]]
+        taken[newly] = True
+        places = [names[v] for v in dict.fromkeys(village[newly].tolist()) if v >= 0]
+        name = str(c["name"]) or f"{places[0] if places else ''}新建照料中心（{c['candidate_id']}）"
+        rows.append({"id": f"C{k + 1}", "name": name, "kind": "village-centre", "candidate_id": str(c["candidate_id"]),
+                     "beds": 0, "nursing_beds": 0, "existing_beds": 0, "land_m2": 0.0, "land_mu": 0.0,
+                     "land_use": "利用现有建筑 / existing building" if bool(c["existing"]) else "新建 / new build",
+                     "zone": "", "older_covered": round(float(older[newly].sum()), 1),
+                     "older_in_reach": round(float(older[near].sum()), 1), "marginal_gain": float("nan"),
+                     "villages": "、".join(places), "geometry": c.geometry})  # fmt: skip
+    if not rows:
+        return _empty_sites(run)
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=run.boundary.crs)
+
+
+def _point_coverage(
+    graph: engine.TravelGraph,
+    scenario: Scenario,
+    sources: gpd.GeoSeries,
+    targets: gpd.GeoSeries,
+    max_s: float,
+) -> sp.csr_matrix:
+    """Target × source travel seconds within ``max_s`` (access legs at both ends)."""
+    travel = scenario.travel
+    kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
+    src = engine.snap_points(graph, sources.x, sources.y, **kw)
+    dst = engine.snap_points(graph, targets.x, targets.y, **kw)
+    ok = np.flatnonzero(src.node >= 0)
+    by_source = engine.demand_catchments(
+        engine.catchments(graph, src.node[ok], max_s, source_seconds=src.access_s[ok]), dst, max_s
+    )
+    if ok.size != len(sources):
+        by_source = _spread_rows(by_source, ok, len(sources))
+    return sp.csr_matrix(by_source.T)
