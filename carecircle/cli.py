@@ -289,5 +289,76 @@ def compare(
     click.echo(f"对比地图 / comparison map: {paths['index.html'].resolve()}")
 
 
+@main.command()
+@click.argument("scenarios", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="A running Dask scheduler (tcp://host:8786) [default: a local cluster for the batch].",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("maps/batch"),
+    show_default=True,
+    help="Output folder: one subfolder per county, province_summary.json and index.html.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes of the local cluster (not used with --scheduler).",
+)
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    scenarios: tuple[Path, ...],
+    scheduler: str | None,
+    out_dir: Path,
+    workers: int,
+) -> None:
+    """批量运行多个县 / run many counties at once on Dask, one task per scenario.
+
+    Counties whose outputs are complete and whose scenario and data are unchanged are skipped.
+    Exit code 0 when every county is done, 1 when any failed, 2 when no scenario is valid.
+    """
+    from carecircle.batch import run_batch
+
+    quiet = ctx.obj["quiet"]
+    started = time.perf_counter()
+
+    def say(line: str) -> None:
+        if not quiet:
+            click.echo(line, err=True)
+
+    with _friendly_errors():
+        try:
+            outcome = run_batch(
+                scenarios, out_dir, scheduler=scheduler, workers=workers, progress=say
+            )
+        except KeyboardInterrupt:
+            click.echo(
+                "已中断；已完成的县已保留，重新运行将跳过它们 / interrupted; counties already "
+                "done are kept and a re-run skips them",
+                err=True,
+            )
+            sys.exit(130)
+    say(f"      完成 / done in {time.perf_counter() - started:.1f} s")
+    labels = {"ok": "完成 / ok", "skipped": "跳过 / skipped", "failed": "失败 / failed"}
+    for c in outcome.counties:
+        share = c.headline.get("village_circle", {}).get("share")
+        if c.status == "failed":
+            detail = c.reason or ""
+        else:
+            detail = f"覆盖率 / circle {share * 100:.1f}%" if share is not None else ""
+        click.echo(f"{c.name}: {labels[c.status]}; {detail}")
+    click.echo(f"全省汇总 / province summary: {outcome.summary_path.resolve()}")
+    click.echo(f"地图索引 / map index: {outcome.index_path.resolve()}")
+    sys.exit(outcome.exit_code)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
