@@ -319,6 +319,35 @@ def _message(status: Status, gap: float, time_limit: float, extra: str = "") -> 
     return f"{text}; {extra}" if extra else text
 
 
+def _result(
+    model: str,
+    status: Status,
+    objective: float,
+    bound: float,
+    selected: IntArray,
+    assignment: IntArray,
+    *,
+    start: float,
+    time_limit: float,
+    extra: str = "",
+    **more: Any,
+) -> SitingResult:
+    """A solver's answer: its gap to the bound, time since ``start`` and message derived."""
+    gap = _gap(status, objective, bound)
+    return SitingResult(
+        status=status,
+        objective=objective,
+        bound=bound,
+        gap=gap,
+        selected=selected,
+        assignment=assignment,
+        seconds=perf_counter() - start,
+        model=model,
+        message=_message(status, gap, time_limit, extra),
+        **more,
+    )
+
+
 # --- inputs --------------------------------------------------------------------------------------
 
 
@@ -571,23 +600,22 @@ def _cover_result(
     else:
         objective = float(weights[assignment >= 0].sum())
     bound = out.bound
-    gap = _gap(out.status, objective, bound)
     extra = ""
     if cover.uncoverable.size:
         extra = (
             f"{cover.uncoverable.size} 个需求点在半径 {radius:g} 内没有任何候选点 / "
             f"{cover.uncoverable.size} demand rows have no candidate within {radius:g}"
         )
-    return SitingResult(
-        status=out.status,
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        selected=selected,
-        assignment=assignment,
-        seconds=perf_counter() - start,
-        model=name,
-        message=_message(out.status, gap, time_limit, extra),
+    return _result(
+        name,
+        out.status,
+        objective,
+        bound,
+        selected,
+        assignment,
+        start=start,
+        time_limit=time_limit,
+        extra=extra,
         uncoverable=cover.uncoverable,
     )
 
@@ -1124,17 +1152,15 @@ def solve_pmedian(
     value = float(np.sum(W_rows * _row_min(_take_cols(rows, selected)))) if selected.size else 0.0
     if selected.size == 0 and active.any():
         value = math.nan
-    gap = _gap(status, value, bound)
-    return SitingResult(
-        status=status,
-        objective=value,
-        bound=bound,
-        gap=gap,
-        selected=selected,
-        assignment=_nearest_open(matrix, selected),
-        seconds=perf_counter() - start,
-        model="p-median",
-        message=_message(status, gap, time_limit),
+    return _result(
+        "p-median",
+        status,
+        value,
+        bound,
+        selected,
+        _nearest_open(matrix, selected),
+        start=start,
+        time_limit=time_limit,
     )
 
 
@@ -1391,17 +1417,15 @@ def solve_pcenter(
     bound = float(values[lo]) if status != "infeasible" and values.size else math.nan
     if status == "optimal":
         bound = objective
-    gap = _gap(status, objective, bound)
-    return SitingResult(
-        status=status,
-        objective=objective,
-        bound=bound,
-        gap=gap,
-        selected=best,
-        assignment=_nearest_open(matrix, best),
-        seconds=perf_counter() - start,
-        model="p-center",
-        message=_message(status, gap, time_limit),
+    return _result(
+        "p-center",
+        status,
+        objective,
+        bound,
+        best,
+        _nearest_open(matrix, best),
+        start=start,
+        time_limit=time_limit,
     )
 
 
@@ -1533,17 +1557,15 @@ def _capacitated_result(
         order = np.lexsort((-share, r))
         first = order[np.r_[True, r[order][1:] != r[order][:-1]]] if r.size else order
         assignment[r[first]] = c[first]
-    gap = _gap(out.status, objective, out.bound)
-    return SitingResult(
-        status=out.status,
-        objective=objective,
-        bound=out.bound,
-        gap=gap,
-        selected=selected,
-        assignment=assignment,
-        seconds=perf_counter() - start,
-        model=name,
-        message=_message(out.status, gap, time_limit),
+    return _result(
+        name,
+        out.status,
+        objective,
+        out.bound,
+        selected,
+        assignment,
+        start=start,
+        time_limit=time_limit,
         allocation=allocation,
     )
 
@@ -2614,7 +2636,6 @@ def site_village_centres(
     count = float(selected.size) if out.x is not None else math.nan
     bound = math.ceil(out.bound / (m + 1.0) - 1e-9) if math.isfinite(out.bound) else out.bound
     bound = count if out.status == "optimal" else float(bound)
-    gap = _gap(out.status, count, bound)
     missing = todo[cover.uncoverable]
     extra = _village_note(int(existing[selected].sum()), missing)
     assignment = np.full(n, -1, dtype=np.int64)
@@ -2623,15 +2644,15 @@ def site_village_centres(
         selected,
         threshold if threshold is not None else math.inf,
     )[todo]
-    return SitingResult(
-        status=out.status,
-        objective=count,
-        bound=bound,
-        gap=gap,
-        selected=selected,
-        assignment=assignment,
-        seconds=perf_counter() - start,
-        model="village-centres",
-        message=_message(out.status, gap, time_limit, extra),
+    return _result(
+        "village-centres",
+        out.status,
+        count,
+        bound,
+        selected,
+        assignment,
+        start=start,
+        time_limit=time_limit,
+        extra=extra,
         uncoverable=missing.astype(np.int64),
     )
