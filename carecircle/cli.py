@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
@@ -77,6 +77,17 @@ def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     ctx.obj = {"quiet": quiet > 0}
 
 
+def _out_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """``--out DIR``, defaulting to ``default`` (worked out by the command when not given)."""
+    return click.option(
+        "--out",
+        "out_dir",
+        type=click.Path(path_type=Path),
+        default=None,
+        help=f"Output folder [default: {default}].",
+    )
+
+
 _DATA_OPTION = click.option(
     "--data",
     "data_from",
@@ -132,13 +143,7 @@ def demo_data(ctx: click.Context, out_dir: Path, size: str, seed: int) -> None:
 
 @main.command()
 @click.argument("scenario", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output folder [default: maps/<scenario name>/].",
-)
+@_out_option("maps/<scenario name>/")
 @_DATA_OPTION
 @click.pass_context
 def run(ctx: click.Context, scenario: Path, out_dir: Path | None, data_from: str | None) -> None:
@@ -197,13 +202,7 @@ def _siting_lines(siting: dict[str, Any]) -> list[str]:
     required=True,
     help="The scenario whose rules, data and plan: columns apply.",
 )
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output folder [default: maps/<scenario name>/plan-check/].",
-)
+@_out_option("maps/<scenario name>/plan-check/")
 @_DATA_OPTION
 @click.pass_context
 def check_plan(
@@ -249,13 +248,7 @@ def rules() -> None:
 @main.command()
 @click.argument("scenario_a", type=click.Path(path_type=Path))
 @click.argument("scenario_b", type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    "out_dir",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Output folder [default: maps/compare-<A>-<B>/].",
-)
+@_out_option("maps/compare-<A>-<B>/")
 @_DATA_OPTION
 @click.pass_context
 def compare(
