@@ -77,9 +77,14 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
         raise ValueError("recommend() needs a scenario with a siting: section")
     frames = []
     summary: dict[str, Any] = {}
-    homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run)
+    parcels = (
+        None
+        if scenario.data.candidates is None
+        else layers.read_layer(scenario.data.candidates, kind="candidates", to_crs=run.boundary.crs)
+    )
+    homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run, parcels)
     frames.append(home_sites)
-    centres, centre_sites, summary["village_centres"] = _village_centres(scenario, run)
+    centres, centre_sites, summary["village_centres"] = _village_centres(scenario, run, parcels)
     frames.append(centre_sites)
     sites = pd.concat(frames, ignore_index=True)
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=run.boundary.crs)
@@ -89,13 +94,13 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
 # --- candidates ----------------------------------------------------------------------------------
 
 
-def _candidates(scenario: Scenario, run: RunData) -> gpd.GeoDataFrame:
+def _candidates(
+    scenario: Scenario, run: RunData, parcels: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame:
     """Candidate parcels from the land bureau, and existing 敬老院 that may be expanded."""
     crs = run.boundary.crs
     parts = []
-    source = scenario.data.candidates
-    if source is not None:
-        parcels = layers.read_layer(source, kind="candidates", to_crs=crs)
+    if parcels is not None:
         parts.append(
             gpd.GeoDataFrame(
                 {
@@ -198,11 +203,11 @@ def _spread_rows(matrix: sp.csr_matrix, rows: npt.NDArray[np.int64], n: int) -> 
 
 
 def _regional_homes(
-    scenario: Scenario, roads: RoadNetwork, run: RunData
+    scenario: Scenario, roads: RoadNetwork, run: RunData, parcels: gpd.GeoDataFrame | None
 ) -> tuple[siting.RegionalHomesResult | None, gpd.GeoDataFrame, dict[str, Any]]:
     spec = scenario.siting
     assert spec is not None
-    cands = _candidates(scenario, run)
+    cands = _candidates(scenario, run, parcels)
     if cands.empty:
         return (
             None,
@@ -354,16 +359,15 @@ def _village_middles(run: RunData, villages: npt.NDArray[np.int64]) -> gpd.GeoDa
     )
 
 
-def _blocks(cells: pd.DataFrame, size_m: float) -> gpd.GeoSeries:
-    """One new-build point per ``size_m`` square of cells: their older-weighted middle."""
-    key = (
-        np.floor(cells["x"] / size_m).astype(np.int64),
-        np.floor(cells["y"] / size_m).astype(np.int64),
-    )
-    g = cells.assign(
-        bx=key[0], by=key[1], wx=cells["x"] * cells["older"], wy=cells["y"] * cells["older"]
-    )
-    sums = g.groupby(["bx", "by"])[["wx", "wy", "older"]].sum()
+def _block_key(cells: pd.DataFrame) -> list[npt.NDArray[np.int64]]:
+    """The :data:`BLOCK_M` square each cell lies in, as (column, row) arrays to group by."""
+    return [np.floor(cells[axis].to_numpy() / BLOCK_M).astype(np.int64) for axis in ("x", "y")]
+
+
+def _blocks(cells: pd.DataFrame) -> gpd.GeoSeries:
+    """One new-build point per :data:`BLOCK_M` square of cells: their older-weighted middle."""
+    g = cells.assign(wx=cells["x"] * cells["older"], wy=cells["y"] * cells["older"])
+    sums = g.groupby(_block_key(cells))[["wx", "wy", "older"]].sum()
     return gpd.GeoSeries(gpd.points_from_xy(sums["wx"] / sums["older"], sums["wy"] / sums["older"]))
 
 
@@ -380,14 +384,14 @@ def _scattered(
     residents are counted and reported (``older_scattered``), left to visiting services."""
     if settlement <= 0:
         return np.zeros_like(short)
-    bx = np.floor(cells["x"].to_numpy() / BLOCK_M).astype(np.int64)
-    by = np.floor(cells["y"].to_numpy() / BLOCK_M).astype(np.int64)
-    key = pd.Series(list(zip(bx, by, strict=True)))
-    sums = pd.Series(np.where(short, cells["older"].to_numpy(), 0.0)).groupby(key).transform("sum")
+    out = pd.Series(np.where(short, cells["older"].to_numpy(), 0.0))
+    sums = out.groupby(_block_key(cells)).transform("sum")
     return short & (sums.to_numpy() < settlement)
 
 
-def _centre_candidates(run: RunData, scenario: Scenario, short: pd.DataFrame) -> gpd.GeoDataFrame:
+def _centre_candidates(
+    run: RunData, parcels: gpd.GeoDataFrame | None, short: pd.DataFrame
+) -> gpd.GeoDataFrame:
     """Existing buildings (other facilities, idle parcels) and new-build points among ``short``."""
     crs = run.boundary.crs
     f = run.facilities[run.facilities["tier"] != "village"]
@@ -398,8 +402,7 @@ def _centre_candidates(run: RunData, scenario: Scenario, short: pd.DataFrame) ->
             crs=crs,
         )
     ]
-    if scenario.data.candidates is not None:
-        parcels = layers.read_layer(scenario.data.candidates, kind="candidates", to_crs=crs)
+    if parcels is not None:
         idle = (
             parcels.get("status", pd.Series("", index=parcels.index))
             .astype(str)
@@ -407,7 +410,7 @@ def _centre_candidates(run: RunData, scenario: Scenario, short: pd.DataFrame) ->
         )
         parts.append(gpd.GeoDataFrame({"candidate_id": parcels["id"], "name": parcels.get("name", parcels["id"]), "existing": idle.to_numpy()},
                                       geometry=parcels.geometry.representative_point(), crs=crs))  # fmt: skip
-    points = _blocks(short, BLOCK_M)
+    points = _blocks(short)
     parts.append(gpd.GeoDataFrame({"candidate_id": [f"N{k + 1}" for k in range(len(points))], "name": "", "existing": False},
                                   geometry=points.to_numpy(), crs=crs))  # fmt: skip
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
@@ -418,7 +421,7 @@ def _threshold(scenario: Scenario) -> float:
 
 
 def _village_centres(
-    scenario: Scenario, run: RunData
+    scenario: Scenario, run: RunData, parcels: gpd.GeoDataFrame | None
 ) -> tuple[siting.SitingResult | None, gpd.GeoDataFrame, dict[str, Any]]:
     """New village centres: one in every village that has none, then the fewest more that bring
     every settlement still beyond the threshold within it (rules village-center-coverage and
@@ -445,7 +448,7 @@ def _village_centres(
     cands = gpd.GeoDataFrame({"candidate_id": [], "name": [], "existing": []}, geometry=[], crs=crs)
     reach = sp.csr_matrix((len(cells), 0))
     if len(short):
-        cands = _centre_candidates(run, scenario, short)
+        cands = _centre_candidates(run, parcels, short)
         reach = _point_coverage(run.walk_graph, scenario, cands.geometry, points, limit)
         lone = np.flatnonzero(~covered_after_first & (reach.getnnz(axis=1) == 0))
         if lone.size:  # residents no block point reaches: each cell is its own candidate
