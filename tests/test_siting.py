@@ -209,6 +209,34 @@ def test_regional_homes_by_eye() -> None:
     assert table[0]["land_m2"] == 4000 and table[0]["land_mu"] == round(4000 / MU_M2, 2)
 
 
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_regional_homes_match_the_plain_milp(seed: int) -> None:
+    """The LP-guided solve (LP bound, guided plans, restricted models) against HiGHS alone.
+
+    600 rows and 40 candidates at random on a 30 x 30 km square, reach 5 km, beds for about as
+    much demand as there is: where the homes go matters, and the LP spreads its beds.
+    """
+    from carecircle.planning import siting
+
+    rng = np.random.default_rng(seed)
+    rows, sites = rng.uniform(0, 30, (600, 2)), rng.uniform(0, 30, (40, 2))
+    dist = np.hypot(*(rows[:, None, :] - sites[None, :, :]).transpose(2, 0, 1))
+    w = rng.gamma(2.0, 50.0, 600)
+    c = HomeCandidates(
+        min_beds=np.full(40, 100), max_beds=np.full(40, 300), land_m2=rng.uniform(4e3, 12e3, 40)
+    )
+    t = HomeTargets(new_beds=600, land_quota_mu=60)
+    r = site_regional_homes(dist, w, w * 0.01, c, t, threshold=5.0)
+    cap, ok = siting._home_capacity(c, t)
+    plain = siting._home_model(
+        siting._reach_matrix(dist, 5.0), w, w * 0.01, c, t, np.zeros(40, bool), cap, ok
+    )
+    reference = siting._run(plain.model, time_limit=60, mip_gap=1e-9)
+    assert reference.status == "optimal" and r.status == "optimal"
+    assert r.objective == pytest.approx(reference.objective, rel=1e-6)
+    assert 600 <= r.beds.sum() <= 1000 and r.land_m2.sum() <= 60 * MU_M2 + 1e-6
+
+
 def test_capacity_limits_coverage() -> None:
     # One site of at most 100 beds; rows 0..2 need 60 beds each and all reach it.
     cover = np.ones((3, 1), dtype=bool)
