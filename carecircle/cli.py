@@ -17,7 +17,7 @@ from typing import Any, cast
 import click
 
 from carecircle import __version__
-from carecircle.errors import CareCircleError, ScenarioError
+from carecircle.errors import CareCircleError, InterruptedAfterWriting, ScenarioError
 
 EXIT_BAD_INPUT = 2
 
@@ -32,6 +32,9 @@ def _friendly_errors() -> Iterator[None]:
     except CareCircleError as exc:
         click.echo(f"错误 / error: {exc}", err=True)
         sys.exit(EXIT_BAD_INPUT)
+    except InterruptedAfterWriting:
+        click.echo("已中断，结果已完整写出 / interrupted after the outputs were written", err=True)
+        sys.exit(130)
     except KeyboardInterrupt:
         click.echo("已中断，未写出任何结果 / interrupted; no output was written", err=True)
         sys.exit(130)

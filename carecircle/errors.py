@@ -38,3 +38,7 @@ class DataError(CareCircleError, ValueError):
 
 class InfeasibleError(CareCircleError, ValueError):
     """An optimisation problem has no feasible solution; the message says which limits clash."""
+
+
+class InterruptedAfterWriting(KeyboardInterrupt):
+    """Ctrl-C arrived while the outputs were being moved into place; they were all moved first."""
