@@ -25,7 +25,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import rasterio
+import rasterio.errors
 import rasterio.features
 import rasterio.warp
 import rasterio.windows
@@ -213,7 +215,7 @@ def _report(
 
 
 def _read_window(path: Path, area: BaseGeometry, area_crs: CRS | str, to_crs: CRS) -> _Window:
-    with rasterio.open(path) as src:
+    with _unreadable_as_data_error(path), rasterio.open(path) as src:
         if src.crs is None:
             raise DataError(
                 f"{path}: 栅格缺少坐标系 / the raster has no CRS; set it with gdal_edit.py -a_srs EPSG:4326"
@@ -225,6 +227,19 @@ def _read_window(path: Path, area: BaseGeometry, area_crs: CRS | str, to_crs: CR
         _check_values(values, path)
         cell = math.sqrt(_cell_area_m2(src, area_src, to_crs))
         return _Window(path, values, src.window_transform(window), CRS(src.crs), cell)
+
+
+@contextmanager
+def _unreadable_as_data_error(path: Path) -> Iterator[None]:
+    """A file GDAL cannot open or read (not a raster, truncated) is bad input, named as such."""
+    try:
+        yield
+    except rasterio.errors.RasterioIOError as exc:
+        detail = str(exc).replace(str(path), path.name).splitlines()[0] if str(exc) else ""
+        raise DataError(
+            f"{path}: 不是可读取的 GeoTIFF 栅格 / not a readable GeoTIFF raster ({detail}); "
+            "check the file, or export it again as GeoTIFF (e.g. gdal_translate -of GTiff)"
+        ) from None
 
 
 def _same_grid(windows: list[_Window]) -> bool:
@@ -312,7 +327,7 @@ def warp_sum(
 def raster_total(path: str | Path) -> float:
     """Sum of a single-band population raster's valid cells (nodata excluded; checked)."""
     path = Path(path)
-    with rasterio.open(path) as src:
+    with _unreadable_as_data_error(path), rasterio.open(path) as src:
         values = np.ma.filled(src.read(1, masked=True).astype(np.float64), 0.0)
     _check_values(values, path)
     return float(values.sum())
@@ -477,7 +492,8 @@ def older_shares(table: OlderTable) -> tuple[dict[str, float], dict[str, Any]]:
         )
     if keys.duplicated().any():
         raise DataError(
-            f"{path}: 乡镇代码重复 / duplicate {table.key} values ({', '.join(keys[keys.duplicated()].head(5))})"
+            f"{path}: 乡镇代码重复 / duplicate {table.key} values "
+            f"({', '.join(keys[keys.duplicated()].head(5))}); give each township one row"
         )
     shares = dict(zip(keys, (older / total).astype(float), strict=True))
     totals = {
