@@ -191,13 +191,24 @@ def _buffered_wgs84(inputs: _Inputs, scenario: Scenario) -> shapely.Geometry:
 
 def _travel_graph(net: network.RoadNetwork, scenario: Scenario, mode: str) -> engine.TravelGraph:
     t = scenario.travel
-    return engine.TravelGraph.from_roads(
+    graph = engine.TravelGraph.from_roads(
         net.table,
         mode=mode,  # type: ignore[arg-type]
         walk_speed_mps=t.walk_speed_mps,
         ebike_speed_kmh=t.ebike_speed_kmh,
         drive_speeds_kmh=t.drive_speeds_kmh,
     )
+    # Islands are counted and reported; a network with no usable road at all is not a network.
+    if graph.n_arcs == 0:
+        where = network.describe_source(scenario.data.network)
+        highway = net.table.highway
+        kinds = ", ".join(sorted({highway.levels[c] for c in np.unique(highway.codes) if c >= 0}))
+        raise DataError(
+            f"{where}: 研究区内没有可供 {mode} 通行的道路 / none of the {net.table.n_segments} road "
+            f"segments in the study area can be used to {mode} (highway: {kinds or 'none'}); "
+            "check the network file and the travel mode of `tiers.village`"
+        )
+    return graph
 
 
 _MAIN_ROADS = {"motorway", "trunk", "primary", "secondary", "tertiary"}
@@ -382,6 +393,16 @@ def _travel_times(
     snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
     fsnap = engine.snap_points(graph, facilities.geometry.x, facilities.geometry.y, **snap_kw)
     csnap = engine.snap_points(graph, cells["x"], cells["y"], **snap_kw)
+    off = fsnap.status == engine.Snap.OFF_NETWORK
+    if off.size and off.all():
+        # Some facilities off the network are counted in the summary; all of them is bad input.
+        raise DataError(
+            f"{scenario.data.facilities.path}: 全部 {off.size} 处设施距道路均超过 "
+            f"{travel.max_access_m:g} 米 / all {off.size} facilities lie farther than "
+            f"travel.max_access_m = {travel.max_access_m:g} m from any road (nearest "
+            f"{np.min(fsnap.distance_m):,.0f} m); check their coordinates and CRS (Gaode/Amap "
+            "coordinates need `coords: gcj02`) and that the network covers them"
+        )
     facilities = facilities.assign(snap=_status_names(fsnap.status), access_m=fsnap.distance_m)
     centres = np.flatnonzero(
         (facilities["tier"] == "village").to_numpy() & (fsnap.status != engine.Snap.OFF_NETWORK)

@@ -55,7 +55,14 @@ from carecircle.engine.roads import (
 from carecircle.errors import DataError
 from carecircle.scenario import NetworkSource
 
-__all__ = ["CACHE_ENV", "RoadNetwork", "cache_dir", "read_roads", "roads_from_source"]
+__all__ = [
+    "CACHE_ENV",
+    "RoadNetwork",
+    "cache_dir",
+    "describe_source",
+    "read_roads",
+    "roads_from_source",
+]
 
 log = logging.getLogger(__name__)
 
@@ -134,7 +141,12 @@ def roads_from_source(
 
     ``cache``: True for :func:`cache_dir`, a folder, or False to neither read nor write the cache.
     """
-    net = read_roads(source, cache=cache).clip(area).project(to_crs)
+    try:
+        net = read_roads(source, cache=cache).clip(area).project(to_crs)
+    except DataError as exc:
+        if str(exc).startswith(describe_source(source)):
+            raise
+        raise DataError(f"{describe_source(source)}: {exc}") from None
     report = {**net.report, "nodes": net.table.n_nodes, "edges": net.table.n_segments}
     return RoadNetwork(net.table, net.crs, report, net.from_cache)
 
@@ -159,7 +171,8 @@ def cache_dir() -> Path:
     return Path(os.environ.get(CACHE_ENV) or Path.cwd() / "data" / "cache")
 
 
-def _describe(source: NetworkSource) -> str:
+def describe_source(source: NetworkSource) -> str:
+    """The network source as messages name it: its path, or the place or box queried."""
     if source.path is not None:
         return str(source.path)
     return f"place={source.place!r}" if source.place else f"bbox={source.bbox}"
@@ -348,10 +361,10 @@ def _download(source: NetworkSource, folder: Path | None) -> RoadNetwork:
         raise
     except Exception as exc:  # network, geocoding and empty-response errors of osmnx
         raise DataError(
-            f"{_describe(source)}: 路网下载失败 / downloading the road network failed ({exc}); "
+            f"{describe_source(source)}: 路网下载失败 / downloading the road network failed ({exc}); "
             "check the name or box and the connection, or export an OSM file and give `path:`"
         ) from None
-    return _from_graph(G, _describe(source), reader="osmnx download")
+    return _from_graph(G, describe_source(source), reader="osmnx download")
 
 
 def _checked_bbox(bbox: Any) -> tuple[float, float, float, float]:
