@@ -16,7 +16,8 @@ class CareCircleError(Exception):
 class ScenarioError(CareCircleError, ValueError):
     """A scenario file is malformed or inconsistent.
 
-    ``problems`` holds every problem found, each as ``(key path, message)``.
+    ``problems`` holds every problem found, each as ``(key path, message)``. One problem makes a
+    one-line message; several are listed one per line below the heading.
     """
 
     def __init__(self, source: str, problems: list[tuple[str, str]]) -> None:
@@ -25,7 +26,10 @@ class ScenarioError(CareCircleError, ValueError):
         lines = [f"{path}: {msg}" if path else msg for path, msg in self.problems]
         n = len(lines)
         head = f"{source}: 情景文件有 {n} 处错误 / {n} problem(s) in scenario file"
-        super().__init__(head + "\n" + "\n".join(f"  - {line}" for line in lines))
+        if n == 1:
+            super().__init__(f"{head}: {lines[0]}")
+        else:
+            super().__init__(head + "\n" + "\n".join(f"  - {line}" for line in lines))
 
 
 class InputFileNotFound(CareCircleError, FileNotFoundError):

@@ -13,6 +13,7 @@ import codecs
 import difflib
 import math
 import os
+import reprlib
 import types
 import typing
 from collections.abc import Mapping
@@ -88,11 +89,21 @@ DEFAULT_FACILITY_TYPES: Mapping[str, str] = {
 def _resolve_path(value: Path, info: ValidationInfo) -> Path:
     """Resolve against the scenario's folder and require the file to exist."""
     base = (info.context or {}).get("base_dir")
-    path = Path(value).expanduser()
-    if not path.is_absolute() and base is not None:
-        path = Path(base) / path
-    path = Path(path).resolve()
-    if (info.context or {}).get("check_files", True) and not path.exists():
+    try:
+        path = Path(value).expanduser()
+        if not path.is_absolute() and base is not None:
+            path = Path(base) / path
+        path = Path(path).resolve()
+        exists = path.exists()
+    except RuntimeError:  # "~user" naming no user (3.11 raises RuntimeError, later ones OSError)
+        raise ValueError(
+            f"无法展开 ~ / cannot expand '~' in {_short(str(value))}: no such user; give the full path"
+        ) from None
+    except OSError as exc:  # a name too long for the file system, a symlink loop, ...
+        raise ValueError(
+            f"路径无效 / unusable path {_short(str(value))} ({exc.strerror or exc}); fix the path"
+        ) from None
+    if (info.context or {}).get("check_files", True) and not exists:
         raise ValueError(f"文件不存在 / file not found: {path}{_missing_hint(path)}")
     return path
 
@@ -112,9 +123,9 @@ InputPath = Annotated[Path, AfterValidator(_resolve_path)]
 def _known_encoding(value: str) -> str:
     try:
         return codecs.lookup(value).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a NUL character in the name
         raise ValueError(
-            f"未知的字符编码 / unknown text encoding {value!r}; use e.g. gbk, gb18030 or utf-8"
+            f"未知的字符编码 / unknown text encoding {_short(value)}; use e.g. gbk, gb18030 or utf-8"
         ) from None
 
 
@@ -441,28 +452,59 @@ class Scenario(_Model):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently)."""
+    """SafeLoader that refuses a key given twice in one mapping (PyYAML keeps the last silently).
+
+    It also turns what SafeLoader would crash on into YAML errors with their line: a list or
+    mapping used as a key, and values its constructors cannot convert (``2024-13-45``,
+    ``!!int abc``, an empty ``!!timestamp``, an integer of more than 4300 digits).
+    """
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (yaml.YAMLError, RecursionError, MemoryError):
+            raise
+        except Exception as exc:  # a constructor fed a malformed scalar: any builtin error
+            shown = _short(node.value) if isinstance(node, yaml.ScalarNode) else node.tag
+            detail = str(exc).split(";")[0]
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"无法读取的值 / unreadable value {shown} ({detail}); fix the value",
+                node.start_mark,
+            ) from None
+
+
+_MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
 def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> dict[Any, Any]:
     seen: dict[Any, int] = {}
     for key_node, _ in node.value:
+        if key_node.tag == _MERGE_TAG:  # `<<: *defaults`; keys given here override merged ones
+            continue
         key = loader.construct_object(key_node)
-        if key in seen:
+        try:
+            repeated = key in seen
+        except TypeError:  # unhashable: a list or mapping used as a key
             raise yaml.constructor.ConstructorError(
                 None,
                 None,
-                f"键 {key!r} 重复 / duplicate key {key!r} (first on line {seen[key] + 1})",
+                f"键须为文本或数值 / a key must be text or a number, not a {type(key).__name__}",
+                key_node.start_mark,
+            ) from None
+        if repeated:
+            raise yaml.constructor.ConstructorError(
+                None,
+                None,
+                f"键 {_short(key)} 重复 / duplicate key {_short(key)} (first on line {seen[key] + 1})",
                 key_node.start_mark,
             )
         seen[key] = key_node.start_mark.line
     return loader.construct_mapping(node)
 
 
-_UniqueKeyLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
-    _construct_mapping,
-)
+_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
 def load_scenario(
@@ -506,10 +548,20 @@ def load_scenario(
         ) from None
     try:
         raw = yaml.load(text, Loader=_UniqueKeyLoader)
+    except RecursionError:
+        raise ScenarioError(
+            str(path),
+            [("", "YAML 嵌套过深 / malformed YAML, nested too deeply; flatten the document")],
+        ) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
         problem = getattr(exc, "problem", None) or str(exc)
+        context, opened = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and opened:  # e.g. "while parsing a flow sequence" and where it began
+            problem += f" ({context}, from line {opened.line + 1})"
+        if not isinstance(exc, yaml.constructor.ConstructorError):  # those say their own fix
+            problem += "; check the brackets, quotes and indentation there"
         raise ScenarioError(
             str(path), [("", f"YAML 格式错误 / malformed YAML, {where}{problem}")]
         ) from None
@@ -557,10 +609,13 @@ def scenario_from_dict(
     problems: list[tuple[str, str]] = []
     scenario: Scenario | None = None
     try:
-        scenario = Scenario.model_validate(raw, context=context)
-    except ValidationError as exc:
-        problems.extend(_explain(error) for error in exc.errors())
-    problems.extend(_policy_problems(raw.get("policy")))
+        try:
+            scenario = Scenario.model_validate(raw, context=context)
+        except ValidationError as exc:
+            problems.extend(_explain(error) for error in exc.errors())
+        problems.extend(_policy_problems(raw.get("policy")))
+    except RecursionError:  # a value nested deeper than Python can walk
+        problems.append(("", "嵌套过深 / a value is nested too deeply; flatten the document"))
     if problems or scenario is None:
         raise ScenarioError(source, sorted(set(problems), key=problems.index))
     if source != "<scenario>":
@@ -592,11 +647,13 @@ def _explain(error: Any) -> tuple[str, str]:
     if kind == "literal_error":
         got = error.get("input")
         choices = error.get("ctx", {}).get("expected", "")
-        return _dotted(loc), f"取值无效 / invalid value {got!r}; expected {choices}"
+        return _dotted(loc), f"取值无效 / invalid value {_short(got)}; expected {choices}"
     message = str(error["msg"]).removeprefix("Value error, ")
     zh = _ZH.get(kind)
     if zh is not None:
-        message = f"{zh.format(**error.get('ctx', {}))} / {message} (got {error.get('input')!r})"
+        message = (
+            f"{zh.format(**error.get('ctx', {}))} / {message} (got {_short(error.get('input'))})"
+        )
     return _dotted(loc), message
 
 
@@ -623,6 +680,18 @@ _ZH: Mapping[str, str] = {
     "too_short": "项数不足",
     "too_long": "项数过多",
 }
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother, _REPR.maxlong = 3, 80, 80, 40
+
+
+def _short(value: object) -> str:
+    """``repr`` cut to a readable length, cheap even for huge or self-referencing values."""
+    try:
+        return _REPR.repr(value)
+    except (ValueError, RecursionError):  # an int beyond the digit limit, a pathological nesting
+        return f"<{type(value).__name__}>"
 
 
 def _dotted(loc: tuple[Any, ...]) -> str:
@@ -699,7 +768,7 @@ def _policy_problems(raw_policy: object) -> list[tuple[str, str]]:
                     problems.append(
                         (
                             f"{where}.{name}",
-                            f"须为有限数值 / must be a finite number (got {number!r})",
+                            f"须为有限数值 / must be a finite number (got {_short(number)})",
                         )
                     )
         elif value is not None and len(rule.params) != 1:
