@@ -18,8 +18,12 @@ $(DEMO)/manifest.json: $(STAMP) carecircle/demo.py
 demo: $(DEMO)/manifest.json
 	$(BIN)/carecircle run scenarios/demo.yaml
 
-demo-county: $(STAMP)
+data/demo-county/manifest.json: $(STAMP) carecircle/demo.py
 	$(BIN)/carecircle demo-data --out data/demo-county --size county
+
+# The same fictional county at full size (about 1,500 km², ~200k walk nodes).
+demo-county: data/demo-county/manifest.json
+	$(BIN)/carecircle run scenarios/demo-county.yaml
 
 # Browser tests open the maps in Debian's chromium; install it when it is missing.
 browser:

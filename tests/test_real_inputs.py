@@ -13,6 +13,7 @@ import shapely
 import yaml
 from click.testing import CliRunner
 
+from benchmarks import realcounty
 from carecircle.cli import main
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
@@ -245,129 +246,14 @@ def test_accra_age_bands_drive_a_run(tmp_path: Path) -> None:
 
 
 # --- Yuba County, California: a real county network (PBF) and its real hospitals and clinics ------
-
-YUBA_PBF = SHARED / "osm" / "yuba-county.osm.pbf"
-# Where people live, roughly (census-designated places and towns, lon, lat, residents); the
-# generated raster spreads each as a 1.5 km Gaussian bump, plus an even rural background.
-YUBA_TOWNS = {
-    "Marysville": (-121.5914, 39.1457, 12_000),
-    "Linda": (-121.5508, 39.1277, 17_000),
-    "Olivehurst": (-121.5522, 39.0955, 14_000),
-    "Plumas Lake": (-121.5580, 39.0207, 8_000),
-    "Wheatland": (-121.4230, 39.0099, 3_500),
-    "Beale AFB": (-121.3550, 39.1100, 3_000),
-    "Loma Rica": (-121.4166, 39.3115, 2_500),
-    "Brownsville": (-121.2766, 39.4666, 1_000),
-}
-YUBA_BACKGROUND = 10_000
-CELL = 1 / 1200  # WorldPop's 3 arc-seconds
-
-
-def yuba_inputs(folder: Path) -> dict[str, float]:
-    """County boundary and facilities from the PBF, a population raster and admin grids."""
-    import warnings
-
-    import rasterio
-    from affine import Affine
-
-    with warnings.catch_warnings():  # pyrosm's own pandas/shapely deprecation chatter
-        warnings.simplefilter("ignore")
-        from pyrosm import OSM
-
-        osm = OSM(str(YUBA_PBF))
-        county = osm.get_boundaries(name="Yuba County")
-        pois = osm.get_pois(custom_filter={"amenity": ["hospital", "clinic"]})
-    county = gpd.GeoDataFrame(
-        {"code": ["06115"], "name": ["Yuba County"]}, geometry=county.geometry.to_numpy(), crs=4326
-    )
-    county.to_file(folder / "admin.gpkg", layer="county")
-    outline = county.geometry.iloc[0]
-    # Hospitals are mapped as building outlines, clinics as points: the reader takes a point in
-    # each outline. Every one is scored as a care centre.
-    gpd.GeoDataFrame(
-        {
-            "osm_id": [f"{t}/{i}" for t, i in zip(pois["osm_type"], pois["id"], strict=True)],
-            "name": pois["name"].fillna("").to_numpy(),
-            "amenity": pois["amenity"].to_numpy(),
-        },
-        geometry=pois.geometry.to_numpy(),
-        crs=4326,
-    ).to_file(folder / "facilities.gpkg", layer="health")
-    _admin_grid(outline, folder)
-    # The population raster, over the county's bounds plus a margin.
-    w, s, e, n = outline.bounds
-    left, top = np.floor(w / CELL - 12) * CELL, np.ceil(n / CELL + 12) * CELL
-    cols, rows = round((e - left) / CELL) + 12, round((top - s) / CELL) + 12
-    lon = left + (np.arange(cols) + 0.5) * CELL
-    lat = top - (np.arange(rows) + 0.5) * CELL
-    glon, glat = np.meshgrid(lon, lat)
-    pop = np.zeros_like(glon)
-    for x, y, people in YUBA_TOWNS.values():
-        d2 = ((glon - x) * 111_320 * np.cos(np.radians(y))) ** 2 + ((glat - y) * 110_574) ** 2
-        bump = np.exp(-d2 / (2 * 1500.0**2))
-        pop += people * bump / bump.sum()
-    inside = shapely.contains_xy(outline, glon, glat)
-    pop[inside] += YUBA_BACKGROUND / inside.sum()
-    with rasterio.open(
-        folder / "population.tif", "w", driver="GTiff", height=rows, width=cols, count=1,
-        dtype="float32", crs="EPSG:4326", transform=Affine(CELL, 0, left, 0, -CELL, top),
-        nodata=-99999.0, compress="deflate",
-    ) as dst:  # fmt: skip
-        dst.write(pop.astype(np.float32), 1)
-    return {
-        "raster_total": float(pop.astype(np.float32).astype(np.float64).sum()),
-        "in_county": float(pop.astype(np.float32).astype(np.float64)[inside].sum()),
-        "facilities": len(pois),
-    }
-
-
-def _admin_grid(outline: shapely.Geometry, folder: Path) -> None:
-    """3 x 3 'townships' and 9 x 9 'villages' over the county, clipped to it."""
-    w, s, e, n = outline.bounds
-    for layer, k, code in (("townships", 3, "T"), ("villages", 9, "V")):
-        xs, ys = np.linspace(w, e, k + 1), np.linspace(s, n, k + 1)
-        cells = [
-            (f"{code}{i}{j}", shapely.box(xs[j], ys[i], xs[j + 1], ys[i + 1]).intersection(outline))
-            for i in range(k)
-            for j in range(k)
-        ]
-        cells = [(c, g) for c, g in cells if g.area > 0]
-        frame = gpd.GeoDataFrame(
-            {"code": [c for c, _ in cells], "name": [c for c, _ in cells]},
-            geometry=[g for _, g in cells],
-            crs=4326,
-        )
-        if layer == "villages":
-            frame["town"] = [f"T{int(c[1]) // 3}{int(c[2]) // 3}" for c in frame["code"]]
-        frame.to_file(folder / "admin.gpkg", layer=layer)
+# The scenario kit (county outline and facilities from the PBF, a generated population raster and
+# admin grids) is shared with benchmarks/county.py.
 
 
 def test_yuba_county_pbf_with_its_hospitals_and_clinics(tmp_path: Path) -> None:
-    expected = yuba_inputs(tmp_path)
+    expected = realcounty.county_inputs(realcounty.YUBA, tmp_path)
     assert expected["facilities"] == 4  # 2 hospitals (outlines), 2 clinics (points)
-    layer = {"path": "admin.gpkg", "columns": {"code": "id", "name": "name"}}
-    raw = {
-        "name": "yuba",
-        "area": {"boundary": {**layer, "layer": "county"}},
-        "data": {
-            "network": {"path": str(YUBA_PBF)},
-            "population": {"raster": "population.tif", "older_share": 0.2},
-            "townships": {**layer, "layer": "townships"},
-            "villages": {
-                "path": "admin.gpkg",
-                "layer": "villages",
-                "columns": {"code": "id", "name": "name", "town": "township"},
-            },
-            "facilities": {
-                "path": "facilities.gpkg",
-                "layer": "health",
-                "columns": {"osm_id": "id", "name": "name", "amenity": "type"},
-                "types": {"hospital": "village", "clinic": "village"},
-            },
-        },
-    }
-    scenario = tmp_path / "yuba.yaml"
-    scenario.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    scenario = realcounty.scenario(realcounty.YUBA, tmp_path)
     s = run(scenario, tmp_path / "out")
     raster = s["inputs"]["raster"]
     assert raster["total_in_area"] == pytest.approx(expected["in_county"], rel=1e-4)
