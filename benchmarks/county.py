@@ -9,8 +9,9 @@ Three counties, each run as ``carecircle run`` runs it (the same functions, the 
   as candidate parcels and a generated population (``benchmarks/realcounty.py`` says what is real
   and what is generated).
 
-Each county runs in fresh processes: first a run that fills the network cache (its time is shown
-as "first run"), then the measured run. The measured run's time is wall clock from the process
+Each county runs in fresh processes: first a run that fills the network cache (kept in the work
+folder, so a fresh work folder makes it a cold run; its time is shown as "first run"), then the
+measured run. The measured run's time is wall clock from the process
 start (Python start-up and imports included) to the last output file; peak memory is that
 process's maximum resident set. Stage times come from the run's own progress callbacks.
 
@@ -180,10 +181,10 @@ def measure(case: str, work: Path) -> dict[str, Any]:
     graph_file = work / f"{case}-graph.npz"
     # First run: fills the network cache (its time says what a first run on new data costs).
     start = time.time()
-    _spawn(["--child", str(scenario), str(out), "-"])
+    _spawn(["--child", str(scenario), str(out), "-"], work)
     first = time.time() - start
     start = time.time()
-    row = _spawn(["--child", str(scenario), str(out), str(graph_file)])
+    row = _spawn(["--child", str(scenario), str(out), str(graph_file)], work)
     row["case"], row["first_run_s"] = case, round(first, 1)
     row["import_s"] = round(row.pop("imported") - start, 2)
     row["total_s"] = round(row.pop("done") - start, 1)
@@ -195,9 +196,11 @@ def measure(case: str, work: Path) -> dict[str, Any]:
     return row
 
 
-def _spawn(args: list[str]) -> dict[str, Any]:
+def _spawn(args: list[str], work: Path) -> dict[str, Any]:
+    # The network cache lives in the work folder: the first run of a fresh one is really cold.
+    env = {**os.environ, "CARECIRCLE_CACHE": str(work / "cache")}
     proc = subprocess.run(
-        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, __file__, *args], capture_output=True, text=True, cwd=ROOT, env=env
     )
     if proc.returncode != 0:
         raise SystemExit(f"{args}: exit {proc.returncode}\n{proc.stderr[-3000:]}")
