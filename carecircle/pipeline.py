@@ -93,8 +93,7 @@ def run_scenario(
     )
     net_report = dict(net.report)
     step()
-    tier = scenario.tier("village")
-    graph = _travel_graph(net, scenario, tier.mode)
+    graph = network.travel_graph(net, scenario, "village")
     roads = _main_roads(net)
     step()
     cells = _demand_cells(scenario, inputs)
@@ -187,28 +186,6 @@ def _buffered_wgs84(inputs: _Inputs, scenario: Scenario) -> shapely.Geometry:
 
 
 # --- stages 2-3: network -------------------------------------------------------------------------
-
-
-def _travel_graph(net: network.RoadNetwork, scenario: Scenario, mode: str) -> engine.TravelGraph:
-    t = scenario.travel
-    graph = engine.TravelGraph.from_roads(
-        net.table,
-        mode=mode,  # type: ignore[arg-type]
-        walk_speed_mps=t.walk_speed_mps,
-        ebike_speed_kmh=t.ebike_speed_kmh,
-        drive_speeds_kmh=t.drive_speeds_kmh,
-    )
-    # Islands are counted and reported; a network with no usable road at all is not a network.
-    if graph.n_arcs == 0:
-        where = network.describe_source(scenario.data.network)
-        highway = net.table.highway
-        kinds = ", ".join(sorted({highway.levels[c] for c in np.unique(highway.codes) if c >= 0}))
-        raise DataError(
-            f"{where}: 研究区内没有可供 {mode} 通行的道路 / none of the {net.table.n_segments} road "
-            f"segments in the study area can be used to {mode} (highway: {kinds or 'none'}); "
-            "check the network file and the travel mode of `tiers.village`"
-        )
-    return graph
 
 
 _MAIN_ROADS = {"motorway", "trunk", "primary", "secondary", "tertiary"}

@@ -31,7 +31,7 @@ from carecircle.planning import policy, siting
 from carecircle.planning.gaps import INSTITUTION_TIERS
 from carecircle.scenario import Scenario
 from carecircle.sources import layers
-from carecircle.sources.network import RoadNetwork
+from carecircle.sources.network import RoadNetwork, travel_graph
 
 __all__ = ["SITE_COLUMNS", "SitingOutcome", "recommend"]
 
@@ -215,11 +215,7 @@ def _regional_homes(
             {"status": "no_candidates", "message": "没有候选地块 / no candidate sites"},
         )
     tier = scenario.tier(spec.tier)
-    t = scenario.travel
-    graph = engine.TravelGraph.from_roads(
-        roads.table, mode=tier.mode, walk_speed_mps=t.walk_speed_mps,
-        ebike_speed_kmh=t.ebike_speed_kmh, drive_speeds_kmh=t.drive_speeds_kmh,
-    )  # fmt: skip
+    graph = travel_graph(roads, scenario, spec.tier)
     max_s = tier.minutes * 60.0
     coverage = _coverage(graph, scenario, run, cands.geometry, max_s)
     labels, limits = _zones(scenario, run, cands.geometry)

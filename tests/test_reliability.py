@@ -361,10 +361,15 @@ def _roads_elsewhere(root: Path) -> Path:
     return _grid_osm(root / "data" / "demo" / "roads.osm", (100.0, 40.0, 100.02, 40.02), "primary")
 
 
-def _motorways_only(root: Path) -> Path:
-    county = gpd.read_file(root / "data" / "demo" / "admin.gpkg", layer="county").to_crs(4326)
-    west, south, east, north = county.total_bounds
-    return _grid_osm(root / "data" / "demo" / "roads.osm", (west, south, east, north), "motorway")
+def _only(highway: str) -> Case:
+    """A road grid over the county of one highway kind only."""
+
+    def spoil(root: Path) -> Path:
+        county = gpd.read_file(root / "data" / "demo" / "admin.gpkg", layer="county").to_crs(4326)
+        west, south, east, north = county.total_bounds
+        return _grid_osm(root / "data" / "demo" / "roads.osm", (west, south, east, north), highway)
+
+    return spoil
 
 
 def _facilities_shifted(root: Path) -> Path:
@@ -404,7 +409,9 @@ BAD_INPUTS: dict[str, tuple[Case, tuple[str, ...]]] = {
     "table-duplicate-ids": (_census_table(1, "乡镇街道代码", "339021001000"), ("duplicate 乡镇街道代码", "339021001000", "one row")),
     "feature-without-geometry": (_village_without_geometry, ("without geometry", "row 4", "add coordinates or remove")),
     "no-roads-in-area": (_roads_elsewhere, ("no road lies inside the study area", "covers the county")),
-    "no-road-usable": (_motorways_only, ("can be used to walk", "highway: motorway", "travel mode")),
+    "no-road-usable": (_only("motorway"), ("can be used to walk", "highway: motorway", "tiers.village")),
+    # Walkable, so the circle is scored; the regional homes' drive tier has nothing to drive on.
+    "no-road-to-drive": (_only("footway"), ("can be used to drive", "highway: footway", "tiers.regional")),
     "facilities-all-off-network": (_facilities_shifted, ("all 26 facilities", "max_access_m = 500 m", "coordinates and CRS")),
     "malformed-yaml": (_malformed_yaml, ("malformed YAML, line 10", "flow sequence, from line 8", "check the brackets")),
 }  # fmt: skip

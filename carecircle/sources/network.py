@@ -45,6 +45,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from carecircle.engine.graph import TravelGraph
 from carecircle.engine.roads import (
     TAG_KEYS,
     Labels,
@@ -53,7 +54,7 @@ from carecircle.engine.roads import (
     road_table_from_networkx,
 )
 from carecircle.errors import DataError
-from carecircle.scenario import NetworkSource
+from carecircle.scenario import NetworkSource, Scenario
 
 __all__ = [
     "CACHE_ENV",
@@ -448,3 +449,29 @@ def _load_entry(entry: Path) -> RoadNetwork | None:
     except Exception as exc:  # any damage to the entry means: read the source again
         log.warning("ignoring unreadable road cache entry %s (%s); rebuilding it", entry, exc)
         return None
+
+
+def travel_graph(net: RoadNetwork, scenario: Scenario, tier: str) -> TravelGraph:
+    """The travel graph of a scenario's tier (its mode, with the scenario's speeds).
+
+    Islands are counted and reported later; a network with no road usable in the tier's mode at
+    all is bad input, named with its source.
+    """
+    t, mode = scenario.travel, scenario.tier(tier).mode
+    graph = TravelGraph.from_roads(
+        net.table,
+        mode=mode,
+        walk_speed_mps=t.walk_speed_mps,
+        ebike_speed_kmh=t.ebike_speed_kmh,
+        drive_speeds_kmh=t.drive_speeds_kmh,
+    )
+    if graph.n_arcs == 0:
+        where = describe_source(scenario.data.network)
+        highway = net.table.highway
+        kinds = ", ".join(sorted({highway.levels[c] for c in np.unique(highway.codes) if c >= 0}))
+        raise DataError(
+            f"{where}: 研究区内没有可供 {mode} 通行的道路 / none of the {net.table.n_segments} road "
+            f"segments in the study area can be used to {mode} (highway: {kinds or 'none'}); "
+            f"check the network file and the travel mode of `tiers.{tier}`"
+        )
+    return graph
