@@ -212,22 +212,36 @@ def _population(county: County, outline: shapely.Geometry, folder: Path) -> dict
     return {"raster_total": float(as_written.sum()), "in_county": float(as_written[inside].sum())}
 
 
+def admin_sources(path: str = "admin.gpkg") -> dict[str, dict[str, Any]]:
+    """Scenario entries for an admin GeoPackage laid out as :func:`_admin_grid` writes it.
+
+    Layers ``county``, ``townships`` and ``villages`` with columns ``code`` and ``name``; the
+    villages also ``town`` (their township's code).
+    """
+    layer = {"path": path, "columns": {"code": "id", "name": "name"}}
+    return {
+        "boundary": {**layer, "layer": "county"},
+        "townships": {**layer, "layer": "townships"},
+        "villages": {
+            "path": path,
+            "layer": "villages",
+            "columns": {"code": "id", "name": "name", "town": "township"},
+        },
+    }
+
+
 def scenario(county: County, folder: Path, *, siting: bool = False) -> Path:
     """Write ``folder/<key>.yaml`` reading the files :func:`county_inputs` wrote; return its path."""
-    layer = {"path": "admin.gpkg", "columns": {"code": "id", "name": "name"}}
+    admin = admin_sources()
     raw: dict[str, Any] = {
         "name": county.key,
         "title": f"{county.name}（OSM 路网，生成人口）/ {county.name} (OSM roads, generated population)",
-        "area": {"boundary": {**layer, "layer": "county"}},
+        "area": {"boundary": admin["boundary"]},
         "data": {
             "network": {"path": str(county.pbf)},
             "population": {"raster": "population.tif", "older_share": 0.2},
-            "townships": {**layer, "layer": "townships"},
-            "villages": {
-                "path": "admin.gpkg",
-                "layer": "villages",
-                "columns": {"code": "id", "name": "name", "town": "township"},
-            },
+            "townships": admin["townships"],
+            "villages": admin["villages"],
             "facilities": {
                 "path": "facilities.gpkg",
                 "layer": "health",

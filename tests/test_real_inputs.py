@@ -121,19 +121,15 @@ def kathmandu_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def grid_scenario(
     folder: Path, bounds: Bounds, n_side: int, population: dict[str, object], name: str
 ) -> Path:
-    layer = {"path": "admin.gpkg", "columns": {"code": "id", "name": "name"}}
+    admin = realcounty.admin_sources()  # admin_layers writes the same layout
     raw = {
         "name": name,
-        "area": {"boundary": {**layer, "layer": "county"}, "buffer_m": 0},
+        "area": {"boundary": admin["boundary"], "buffer_m": 0},
         "data": {
             "network": {"path": "grid.osm"},
             "population": population,
-            "townships": {**layer, "layer": "townships"},
-            "villages": {
-                "path": "admin.gpkg",
-                "layer": "villages",
-                "columns": {"code": "id", "name": "name", "town": "township"},
-            },
+            "townships": admin["townships"],
+            "villages": admin["villages"],
             "facilities": {
                 "path": centres(folder, bounds, n_side).name,
                 "x": "经度",

@@ -2257,12 +2257,8 @@ def _polish(hm: _HomeModel, x: FloatArray, existing: IntArray, deadline: float) 
     and trimming beds leaves a hair of tolerance; re-solving the assignment with ``y`` and ``b``
     fixed (an LP) can only raise the coverage.
     """
-    m = hm.m
-    y, b = np.round(x[:m]), np.round(x[m : 2 * m])
-    out = _coverage_lp(hm, y, b, existing, max(deadline - perf_counter(), 5.0))
-    if out.x is None or hm.coverage(out.x) <= hm.coverage(x):
-        return x
-    return np.r_[x[: 3 * m], out.x[3 * m :]]
+    better = _full_plan(hm, x, existing, deadline)
+    return x if better is None or hm.coverage(better) <= hm.coverage(x) else better
 
 
 def _trim_plan(hm: _HomeModel, x: FloatArray, existing: IntArray, deadline: float) -> FloatArray:
@@ -2607,7 +2603,7 @@ def _full_plan(
     """A plan's ``y, b, n`` (the first 3m values of ``plan``) with its best coverage in ``hm``."""
     m = hm.m
     y, b = np.round(plan[:m]), np.round(plan[m : 2 * m])
-    served = _coverage_lp(hm, y, b, existing, max(deadline - perf_counter(), 1.0))
+    served = _coverage_lp(hm, y, b, existing, max(deadline - perf_counter(), 5.0))
     if served.status != "optimal" or served.x is None:
         return None
     return np.r_[y, b, np.round(plan[2 * m : 3 * m]), served.x[3 * m :]]
