@@ -8,6 +8,7 @@ import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from reach import assert_same_reach
 
 from carecircle.engine import (
     Snap,
@@ -143,10 +144,7 @@ def test_catchments_match_networkx(case: tuple[TravelGraph, list[int], list[floa
             for node, t in nx.single_source_dijkstra_path_length(D, s).items()
             if o + t <= limit
         }
-        got = as_dict(m, k)
-        assert set(got) == set(want)
-        for node, t in want.items():
-            assert got[node] == pytest.approx(t, abs=1e-6)
+        assert_same_reach(as_dict(m, k), want, limit)
 
 
 # --- demand catchments ---------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import networkx as nx
 import numpy as np
@@ -27,6 +27,9 @@ from carecircle.engine.roads import (
     segment_seconds,
 )
 from carecircle.errors import DataError
+
+if TYPE_CHECKING:
+    from carecircle.engine.chains import Chains
 
 __all__ = [
     "DRIVE_SPEEDS_KMH",
@@ -107,9 +110,13 @@ class TravelGraph:
             return float((metres[moving] / self.seconds[moving]).max(initial=0.0))
 
     @cached_property
-    def tree(self) -> cKDTree:
-        """KD-tree over every node (catchments look up the nodes near each source in it)."""
-        return cKDTree(np.column_stack([self.x, self.y]))
+    def junction_tree(self) -> tuple[IntArray, cKDTree]:
+        """The junctions with arcs (see :attr:`chains`) and a KD-tree over them.
+
+        Catchments look up the junctions near each source in it.
+        """
+        idx = np.flatnonzero(self.active & ~self.chains.interior).astype(np.int64)
+        return idx, cKDTree(np.column_stack([self.x[idx], self.y[idx]]))
 
     @cached_property
     def component(self) -> npt.NDArray[np.int32]:
@@ -121,6 +128,13 @@ class TravelGraph:
         rank = np.empty_like(order)
         rank[order] = np.arange(order.size)
         return np.where(labels >= 0, rank[np.maximum(labels, 0)], -1).astype(np.int32)
+
+    @cached_property
+    def chains(self) -> Chains:
+        """The graph's chains of two-way degree-2 nodes and its junction graph (for searches)."""
+        from carecircle.engine.chains import Chains
+
+        return Chains.build(self.csr)
 
     @cached_property
     def _trees(self) -> tuple[tuple[IntArray, cKDTree], ...]:

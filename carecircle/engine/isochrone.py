@@ -18,7 +18,10 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
+from carecircle.engine.chains import ChainView
+from carecircle.engine.dijkstra import search
 from carecircle.engine.graph import FloatArray, IntArray, Snap, TravelGraph
 from carecircle.errors import DataError
 
@@ -72,12 +75,9 @@ def nearest_times(
     first = np.ones(order.size, dtype=bool)
     first[1:] = nodes[order][1:] != nodes[order][:-1]
     best = order[first]
-    base = graph.csr_reversed if direction == "to" else graph.csr
-    seconds, pred = _dijkstra_from_super_source(base, nodes[best], offsets[best], limit)
-    root = _path_roots(pred, n)
-    owner = np.full(n, -1, dtype=np.int64)
-    owner[nodes[best]] = best
-    nearest = np.where(np.isfinite(seconds), owner[root], -1)
+    view = graph.chains.backward if direction == "to" else graph.chains.forward
+    seconds, owner = view.nearest(nodes[best], offsets[best], limit)
+    nearest = np.where(owner >= 0, best[np.maximum(owner, 0)], -1)
     return seconds, nearest
 
 
@@ -106,53 +106,6 @@ def _check_sources(nodes: IntArray, offsets: FloatArray, n: int) -> None:
         )
     if np.any(~np.isfinite(offsets) | (offsets < 0)):
         raise DataError("source_seconds must be finite and >= 0")
-
-
-def _dijkstra_from_super_source(
-    base: sp.csr_matrix, sources: IntArray, offsets: FloatArray, limit: float
-) -> tuple[FloatArray, IntArray]:
-    """One Dijkstra from an extra node linked to every source by its offset.
-
-    That is how per-source start times enter a multi-source search; scipy's ``min_only`` mode
-    has no start times.
-    """
-    return _super_source_search(
-        base.indptr, base.indices, base.data, sources, offsets, limit, predecessors=True
-    )
-
-
-def _super_source_search(
-    indptr: npt.NDArray[np.integer],
-    indices: npt.NDArray[np.integer],
-    data: FloatArray,
-    sources: IntArray,
-    offsets: FloatArray,
-    limit: float,
-    *,
-    predecessors: bool,
-) -> tuple[FloatArray, IntArray]:
-    """:func:`_dijkstra_from_super_source` on CSR arrays; predecessors are empty unless asked."""
-    n = indptr.size - 1
-    indptr = np.append(indptr, indptr[-1] + sources.size)
-    indices = np.concatenate([indices, sources]).astype(np.int32 if n < 2**31 else np.int64)
-    # Built directly as CSR, so zero offsets stay explicit entries, which csgraph treats as arcs.
-    graph = sp.csr_matrix((np.concatenate([data, offsets]), indices, indptr), shape=(n + 1, n + 1))
-    if not predecessors:
-        return dijkstra(graph, directed=True, indices=n, limit=limit)[:n], np.empty(0, np.int64)
-    dist, pred = dijkstra(graph, directed=True, indices=n, return_predecessors=True, limit=limit)
-    return dist[:n], pred[:n].astype(np.int64)
-
-
-def _path_roots(pred: IntArray, n: int) -> IntArray:
-    """For each node, the first node of its shortest path after the super source (pointer jumping)."""
-    parent = pred.copy()
-    top = (parent < 0) | (parent >= n)  # unreachable, or hung directly from the super source
-    parent[top] = np.flatnonzero(top)
-    while True:
-        grand = parent[parent]
-        if np.array_equal(grand, parent):
-            return parent
-        parent = grand
 
 
 # --- catchments ----------------------------------------------------------------------------------
@@ -195,26 +148,32 @@ def catchments(
     -----
     No trip of ``t`` seconds ends farther than ``t * graph.max_speed_mps`` in a straight line from
     where it starts, so every shortest path within the threshold stays inside that disc around its
-    source. Each source gets its own copy of the nodes in its disc; the copies of a batch are
-    disjoint pieces of one graph, searched by a single limited Dijkstra run from a super source
-    linked to each copy's source. Times are exact: the same as a search of the whole graph.
+    source. Each source gets its own copy of the junctions in its disc (see
+    :mod:`carecircle.engine.chains`); the copies of a batch are disjoint pieces of one junction
+    graph, searched by a single limited Dijkstra run from every copy's seeds; the chain nodes
+    then take their times from the reached ends of their chains. Times are exact: the same as
+    a search of the whole graph.
     Where some arc is faster than any straight line allows (zero seconds over a distance), each
     source searches the whole graph instead, ``batch_nodes // n_nodes`` sources at a time.
     """
     nodes, offsets = _sources(graph, source_nodes, source_seconds)
     if not (math.isfinite(max_seconds) and max_seconds >= 0):
         raise DataError(f"max_seconds must be finite and >= 0 (got {max_seconds!r})")
-    base = graph.csr_reversed if direction == "to" else graph.csr
     budget = max_seconds - offsets
     live = np.flatnonzero(budget >= 0)  # a source whose access leg alone exceeds the threshold
     speed = graph.max_speed_mps
     parts: list[tuple[IntArray, IntArray, FloatArray]] = []
     if math.isfinite(speed):
-        # Slack for rounding, so a node exactly at the threshold is never left outside the disc.
-        radius = budget * speed * (1 + 1e-9) + 1e-6
+        view = graph.chains.backward if direction == "to" else graph.chains.forward
+        # Slack for rounding, so a node exactly at the threshold is never left outside the disc
+        # (offset + time may round down to the threshold: a few units in its last place).
+        slack = 4 * np.spacing(max_seconds)
+        with np.errstate(over="ignore"):  # an absurd speed makes the disc the whole plane
+            radius = (budget + slack) * speed * (1 + 1e-9) + 1e-6
         for batch in _batches_by_size(graph, nodes, radius, live, batch_nodes):
-            parts.append(_local_search(graph, base, nodes, offsets, radius, batch, max_seconds))
+            parts.extend(_local_search(graph, view, nodes, offsets, radius, batch, max_seconds))
     else:
+        base = graph.csr_reversed if direction == "to" else graph.csr
         step = max(1, batch_nodes // max(graph.n_nodes, 1))
         for start in range(0, live.size, step):
             batch = live[start : start + step]
@@ -225,11 +184,12 @@ def catchments(
 def _batches_by_size(
     graph: TravelGraph, nodes: IntArray, radius: FloatArray, live: IntArray, batch_nodes: int
 ) -> Iterator[IntArray]:
-    """Consecutive runs of sources whose discs hold at most ``batch_nodes`` nodes together."""
+    """Consecutive runs of sources whose discs hold at most ``batch_nodes`` junctions together."""
     if live.size == 0:
         return
     xy = np.column_stack([graph.x[nodes[live]], graph.y[nodes[live]]])
-    sizes = np.asarray(graph.tree.query_ball_point(xy, radius[live], return_length=True))
+    tree = graph.junction_tree[1]
+    sizes = np.asarray(tree.query_ball_point(xy, radius[live], return_length=True))
     start = 0
     while start < live.size:
         total = np.cumsum(sizes[start:])
@@ -240,65 +200,49 @@ def _batches_by_size(
 
 def _local_search(
     graph: TravelGraph,
-    base: sp.csr_matrix,
+    view: ChainView,
     nodes: IntArray,
     offsets: FloatArray,
     radius: FloatArray,
     batch: IntArray,
     max_seconds: float,
-) -> tuple[IntArray, IntArray, FloatArray]:
-    """Times within the threshold for a batch of sources, each searched in its own disc."""
-    xy = np.column_stack([graph.x[nodes[batch]], graph.y[nodes[batch]]])
-    balls = graph.tree.query_ball_point(xy, radius[batch])
-    sizes = np.fromiter((len(b) for b in balls), np.int64, len(balls))
-    members = np.concatenate([np.asarray(b, dtype=np.int64) for b in balls])
-    tails, heads, weights = _arcs_of(base, members)
-    local, starts = _local_positions(graph.n_nodes, members, sizes, heads, base, nodes[batch])
+) -> list[tuple[IntArray, IntArray, FloatArray]]:
+    """Times within the threshold for a batch of sources, each searched in its own disc.
+
+    Returns (source, node, seconds) parts; a chain node may be in several, each time by another
+    way (the smallest counts).
+    """
+    sources = nodes[batch]
+    xy = np.column_stack([graph.x[sources], graph.y[sources]])
+    junctions, tree = graph.junction_tree
+    near = cKDTree(xy).sparse_distance_matrix(tree, radius[batch].max(), output_type="ndarray")
+    near = near[near["v"] <= radius[batch][near["i"]]]
+    # Each copy's members, as keys sorted by (copy, node).
+    keys = np.sort(near["i"].astype(np.int64) * graph.n_nodes + junctions[near["j"]])
+    copy, members = np.divmod(keys, graph.n_nodes)
+    (seed_copy, seed_node, seed_s), direct = view.source_seeds(sources, offsets[batch], max_seconds)
+    tails, heads, weights = _arcs_of(view.graph, members)
+    local = _position(keys, copy[tails] * graph.n_nodes + heads)
+    starts = _position(keys, seed_copy * graph.n_nodes + seed_node)
     inside = local >= 0  # arcs leaving a disc cannot lie on a path within the threshold
     indptr = np.zeros(members.size + 1, dtype=np.int64)
     np.cumsum(np.bincount(tails[inside], minlength=members.size), out=indptr[1:])
-    seconds, _ = _super_source_search(
-        indptr,
-        local[inside],
-        weights[inside],
-        starts,
-        offsets[batch],
-        max_seconds,
-        predecessors=False,
+    found = starts >= 0  # a source off every arc (a node with none) is only in `direct`
+    seconds, _ = search(
+        indptr, local[inside], weights[inside], starts[found], seed_s[found], max_seconds
     )
     hit = np.flatnonzero(seconds <= max_seconds)
-    copy = np.repeat(np.arange(batch.size), sizes)
-    return batch[copy[hit]], members[hit], seconds[hit]
+    reached = (copy[hit], members[hit], seconds[hit])
+    parts = [reached, direct, *view.expand(*reached, max_seconds)]
+    return [(batch[rows], columns, times) for rows, columns, times in parts]
 
 
-def _local_positions(
-    n: int,
-    members: IntArray,
-    sizes: IntArray,
-    heads: IntArray,
-    base: sp.csr_matrix,
-    sources: IntArray,
-) -> tuple[IntArray, IntArray]:
-    """Where each arc's head and each source sit among their own copy's nodes (-1: outside).
-
-    One scratch array, filled and cleared for each copy in turn: cheaper than a binary search
-    over all copies' nodes at once.
-    """
-    bounds = np.zeros(sizes.size + 1, dtype=np.int64)
-    np.cumsum(sizes, out=bounds[1:])
-    arc_bounds = np.zeros(members.size + 1, dtype=np.int64)
-    np.cumsum(base.indptr[members + 1] - base.indptr[members], out=arc_bounds[1:])
-    scratch = np.full(n, -1, dtype=np.int64)
-    local = np.empty(heads.size, dtype=np.int64)
-    starts = np.empty(sizes.size, dtype=np.int64)
-    node_at, arc_at, source = bounds.tolist(), arc_bounds[bounds].tolist(), sources.tolist()
-    for c in range(sizes.size):
-        mine = members[node_at[c] : node_at[c + 1]]
-        scratch[mine] = np.arange(node_at[c], node_at[c + 1])
-        local[arc_at[c] : arc_at[c + 1]] = scratch[heads[arc_at[c] : arc_at[c + 1]]]
-        starts[c] = scratch[source[c]]
-        scratch[mine] = -1
-    return local, starts
+def _position(sorted_keys: IntArray, keys: IntArray) -> IntArray:
+    """Where each of ``keys`` sits in ``sorted_keys`` (-1 where it is not there)."""
+    at = np.searchsorted(sorted_keys, keys)
+    clipped = np.minimum(at, max(sorted_keys.size - 1, 0))
+    there = (at < sorted_keys.size) & (sorted_keys[clipped] == keys) if sorted_keys.size else at < 0
+    return np.where(there, at, -1)
 
 
 def _arcs_of(base: sp.csr_matrix, rows: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
@@ -316,7 +260,8 @@ def _full_search(
     base: sp.csr_matrix, nodes: IntArray, offsets: FloatArray, batch: IntArray, max_seconds: float
 ) -> tuple[IntArray, IntArray, FloatArray]:
     """One search of the whole graph per source (when no speed bound limits the search area)."""
-    limit = max_seconds - offsets[batch].min()
+    # With slack: time + offset may round to within the threshold when time > threshold - offset.
+    limit = (max_seconds - offsets[batch].min()) * (1 + 1e-9) + 1e-9
     dist = dijkstra(base, directed=True, indices=nodes[batch], limit=limit)
     dist += offsets[batch, None]
     row, col = np.nonzero(dist <= max_seconds)
@@ -326,16 +271,39 @@ def _full_search(
 def _csr_from_parts(
     parts: Iterable[tuple[IntArray, IntArray, FloatArray]], shape: tuple[int, int]
 ) -> sp.csr_matrix:
-    """A CSR matrix from (row, column, value) triples, keeping explicit zeros."""
+    """A CSR matrix from (row, column, value) triples, keeping explicit zeros.
+
+    A (row, column) given more than once (a chain node reached from both ends) keeps its
+    smallest value.
+    """
     chunks = list(parts)
     rows = np.concatenate([c[0] for c in chunks] + [np.empty(0, np.int64)])
     cols = np.concatenate([c[1] for c in chunks] + [np.empty(0, np.int64)])
     data = np.concatenate([c[2] for c in chunks] + [np.empty(0)])
-    order = np.lexsort((cols, rows))
+    keys, data = _min_by_key(rows.astype(np.int64) * shape[1] + cols, data)
+    rows, cols = np.divmod(keys, shape[1])
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
     index_type = np.int32 if shape[1] < 2**31 else np.int64
-    return sp.csr_matrix((data[order], cols[order].astype(index_type), indptr), shape=shape)
+    return sp.csr_matrix((data, cols.astype(index_type), indptr), shape=shape)
+
+
+def _min_by_key(keys: IntArray, values: FloatArray) -> tuple[IntArray, FloatArray]:
+    """The distinct keys, sorted, each with its smallest value."""
+    if keys.size == 0:
+        return keys, values
+    bits = int(keys.size - 1).bit_length()
+    if int(keys.max()) < 1 << (62 - bits):
+        # Sorting plain integers is several times faster than argsort: carry the position along.
+        packed = np.sort((keys << bits) | np.arange(keys.size))
+        keys, order = packed >> bits, packed & ((1 << bits) - 1)
+    else:
+        order = np.argsort(keys, kind="stable")
+        keys = keys[order]
+    first = np.ones(keys.size, dtype=bool)
+    first[1:] = keys[1:] != keys[:-1]
+    start = np.flatnonzero(first)
+    return keys[start], np.minimum.reduceat(values[order], start)
 
 
 def demand_catchments(

@@ -1,0 +1,557 @@
+"""Chains: runs of two-way nodes of degree 2, contracted out of a TravelGraph for its searches.
+
+Most nodes of an OSM road graph only shape a street between two junctions (68 % of Yuba County's
+walk graph, 82 % of Imperial County's). A shortest path enters such a node from one neighbour
+and leaves it to the other, so the searches run Dijkstra on the *junction graph* (junctions, plus
+one arc each way per chain) and then give every chain node its time from the chain's two ends,
+``min(t[a] + a→node, t[b] + b→node)``, exactly as a search of the whole graph would.
+
+A node is *interior* when it has exactly two neighbours and arcs to and from both (a two-way
+street; the two directions may differ in time). One-way streets stay junctions, as do nodes on
+rings with no junction (one node of each such ring is made a junction). Interior nodes form
+chains ``a -> order[start[c]] -> ... -> order[start[c+1]-1] -> b`` between end junctions ``a``
+and ``b`` (``a == b`` for a loop). A source on an interior node splits its chain for that search
+(:meth:`ChainView.split_arcs`).
+
+Times along a chain are sums of its arcs added up from the chain's ends, not from the source as
+a search adds them, so they match a whole-graph Dijkstra to the last bits (1e-11 s on county
+graphs), and a node within such a sliver of a limit may fall on either side of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components, dijkstra
+
+from carecircle.engine.dijkstra import search
+
+FloatArray = npt.NDArray[np.float64]
+IntArray = npt.NDArray[np.int64]
+
+
+@dataclass(frozen=True, eq=False)
+class Chains:
+    """The chains of a graph and its junction graph, for the arcs as given (``forward``).
+
+    Attributes
+    ----------
+    chain, rank
+        Per node: its chain (``-1`` for junctions) and its index in ``order`` (``-1``).
+    order, start
+        Interior nodes chain by chain, each chain from its end ``a`` to its end ``b``; chain ``c``
+        is ``order[start[c]:start[c + 1]]``.
+    a, b
+        The end junctions of each chain.
+    along, back
+        Per index of ``order``: seconds from ``a`` along the chain to the node, and back to ``a``.
+    from_b, to_b
+        The same from ``b`` to the node and from the node to ``b``. All four are added up from
+        the chain's end, arc by arc, not as differences of others (which would lose short arcs).
+    along_end, back_end
+        Per chain: seconds from ``a`` to ``b`` along it, and from ``b`` to ``a``.
+    junction
+        The junction graph (CSR over all ``n`` node positions; interior nodes have no arcs).
+    """
+
+    chain: IntArray
+    rank: IntArray
+    order: IntArray
+    start: IntArray
+    a: IntArray
+    b: IntArray
+    along: FloatArray
+    back: FloatArray
+    from_b: FloatArray
+    to_b: FloatArray
+    along_end: FloatArray
+    back_end: FloatArray
+    junction: sp.csr_matrix
+
+    @property
+    def n_chains(self) -> int:
+        return int(self.a.shape[0])
+
+    @property
+    def interior(self) -> npt.NDArray[np.bool_]:
+        return self.chain >= 0
+
+    @cached_property
+    def ends_at(self) -> tuple[IntArray, IntArray]:
+        """The ends ``a`` and ``b`` of the chain of each node in ``order``."""
+        c = self.chain[self.order]
+        return self.a[c], self.b[c]
+
+    @cached_property
+    def junctions(self) -> tuple[IntArray, IntArray]:
+        """The junctions, and each node's position among them (-1 for interior nodes)."""
+        nodes = np.flatnonzero(self.chain < 0)
+        index = np.full(self.chain.shape[0], -1, dtype=np.int64)
+        index[nodes] = np.arange(nodes.size)
+        return nodes, index
+
+    @cached_property
+    def ends(self) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
+        """The chain ends at each junction, as CSR: ``indptr`` over nodes, chain, is-end-``b``."""
+        n = self.chain.shape[0]
+        junction = np.concatenate([self.a, self.b])
+        order = np.argsort(junction, kind="stable")
+        indptr = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(np.bincount(junction, minlength=n), out=indptr[1:])
+        chains = np.tile(np.arange(self.n_chains), 2)[order]
+        return indptr, chains, order >= self.n_chains
+
+    @cached_property
+    def forward(self) -> ChainView:
+        """Searches along the arcs (times *from* the sources)."""
+        return ChainView(self, self.along, self.back, self.from_b, self.to_b, self.junction)
+
+    @cached_property
+    def backward(self) -> ChainView:
+        """Searches against the arcs (times *to* the sources)."""
+        reverse = sp.csr_matrix(self.junction.T)
+        return ChainView(self, self.back, self.along, self.to_b, self.from_b, reverse)
+
+    @classmethod
+    def build(cls, csr: sp.csr_matrix) -> Chains:
+        """Find the chains of a graph given as a CSR matrix without self-loops or parallel arcs."""
+        n = csr.shape[0]
+        csr = csr.sorted_indices() if not csr.has_sorted_indices else csr
+        into = sp.csr_matrix(csr.T)
+        into.sort_indices()
+        interior, nb = _two_way_degree_two(csr, into)
+        label, pos = _paths(interior, nb, n)
+        nodes = np.flatnonzero(interior)
+        order = nodes[np.lexsort((pos[nodes], label[nodes]))]
+        first = np.ones(order.size, dtype=bool)
+        first[1:] = label[order][1:] != label[order][:-1]
+        start = np.append(np.flatnonzero(first), order.size).astype(np.int64)
+        chain = np.full(n, -1, dtype=np.int64)
+        chain[order] = np.cumsum(first) - 1
+        rank = np.full(n, -1, dtype=np.int64)
+        rank[order] = np.arange(order.size)
+        head, last = order[start[:-1]], order[start[1:] - 1]
+        # The end junctions: the neighbour of the first (last) node that is not on the chain.
+        nb1, nb2 = nb[0][head], nb[1][head]
+        second = order[np.minimum(start[:-1] + 1, order.size - 1)]
+        single = np.diff(start) == 1
+        a = np.where(single | (nb2 == second), nb1, nb2)
+        nb1, nb2 = nb[0][last], nb[1][last]
+        before = order[np.maximum(start[1:] - 2, 0)]
+        b = np.where(single, nb2, np.where(nb1 == before, nb2, nb1))
+        prev = np.empty(order.size, dtype=np.int64)
+        prev[1:] = order[:-1]
+        prev[start[:-1]] = a
+        weight = _arc_weights(csr)
+        along = _segmented_cumsum(weight(prev, order), start)
+        back = _segmented_cumsum(weight(order, prev), start)
+        succ = np.empty(order.size, dtype=np.int64)
+        succ[:-1] = order[1:]
+        succ[start[1:] - 1] = b
+        flip = order.size - start[::-1]  # the chains' starts with everything reversed
+        from_b = _segmented_cumsum(weight(succ, order)[::-1], flip)[::-1]
+        to_b = _segmented_cumsum(weight(order, succ)[::-1], flip)[::-1]
+        along_end = along[start[1:] - 1] + weight(last, b)
+        back_end = back[start[1:] - 1] + weight(b, last)
+        junction = _junction_graph(csr, interior, a, b, along_end, back_end)
+        return cls(
+            chain,
+            rank,
+            order,
+            start,
+            a,
+            b,
+            along,
+            back,
+            from_b,
+            to_b,
+            along_end,
+            back_end,
+            junction,
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class ChainView:
+    """The chains seen in one search direction: the same topology, the times of that direction.
+
+    ``from_a[i]``/``to_a[i]``: seconds from end ``a`` to node ``order[i]`` and from it to ``a``;
+    ``from_b``/``to_b`` the same for end ``b``. ``graph`` is the junction graph in this
+    direction.
+    """
+
+    chains: Chains
+    from_a: FloatArray
+    to_a: FloatArray
+    from_b: FloatArray
+    to_b: FloatArray
+    graph: sp.csr_matrix
+
+    @cached_property
+    def compact(self) -> sp.csr_matrix:
+        """The junction graph over the junctions only (row ``k``: ``chains.junctions[0][k]``).
+
+        Dijkstra's own work grows with the number of nodes too, so this searches faster than
+        the graph over all node positions.
+        """
+        nodes, index = self.chains.junctions
+        g = self.graph  # interior nodes have no arcs: their rows are empty, their columns unused
+        indptr = np.append(g.indptr[nodes], g.indptr[-1])
+        return sp.csr_matrix(
+            (g.data, index[g.indices].astype(np.int32), indptr), shape=(nodes.size, nodes.size)
+        )
+
+    def nearest(
+        self, seeds: IntArray, offsets: FloatArray, limit: float
+    ) -> tuple[FloatArray, IntArray]:
+        """Every node's time from its nearest seed (distinct nodes) and that seed (-1: none).
+
+        One Dijkstra on the junction graph, with the interior seeds made junctions for it, then
+        each chain node from the nearer end of its chain (:meth:`fill`).
+        """
+        ch = self.chains
+        nodes, index = ch.junctions
+        inside = np.sort(seeds[ch.chain[seeds] >= 0])
+
+        def position(x: IntArray) -> IntArray:
+            return np.where(ch.chain[x] >= 0, nodes.size + np.searchsorted(inside, x), index[x])
+
+        tails, heads, weights = self.split_arcs(seeds)
+        g = self.compact
+        indptr = np.append(g.indptr, np.full(inside.size, g.indptr[-1]))  # rows for `inside`
+        dist, source = search(
+            indptr,
+            g.indices,
+            g.data,
+            position(seeds),
+            offsets,
+            limit,
+            extra=(position(tails), position(heads), weights),
+            which=True,
+        )
+        n = ch.chain.shape[0]
+        seconds = np.full(n, np.inf)
+        owner = np.full(n, -1, dtype=np.int64)
+        seconds[nodes], owner[nodes] = dist[: nodes.size], source[: nodes.size]
+        seconds[inside], owner[inside] = dist[nodes.size :], source[nodes.size :]
+        self.fill(seconds, owner, seeds, limit)
+        return seconds, owner
+
+    def split_arcs(self, seeds: IntArray) -> tuple[IntArray, IntArray, FloatArray]:
+        """Arcs that make the interior nodes among ``seeds`` junctions for one search.
+
+        Each such node is linked both ways to its neighbours along the chain among the end
+        junctions and the other seeds: (tails, heads, seconds). The chain's own arc ``a -> b``
+        stays valid and stays.
+        """
+        ch = self.chains
+        r = np.unique(ch.rank[seeds[ch.chain[seeds] >= 0]])
+        if r.size == 0:
+            empty = np.empty(0, np.int64)
+            return empty, empty, np.empty(0)
+        c = ch.chain[ch.order[r]]
+        new = np.ones(r.size, dtype=bool)
+        new[1:] = c[1:] != c[:-1]
+        # The anchor before each seed: the previous seed on its chain, or end a.
+        prev_node = np.where(new, ch.a[c], ch.order[np.roll(r, 1)])
+        prev_from = np.where(new, 0.0, self.from_a[np.roll(r, 1)])
+        prev_to = np.where(new, 0.0, self.to_a[np.roll(r, 1)])
+        node = ch.order[r]
+        end = np.append(new[1:], True)  # the last seed of its chain also links to end b
+        tails = np.concatenate([prev_node, node, node[end], ch.b[c[end]]])
+        heads = np.concatenate([node, prev_node, ch.b[c[end]], node[end]])
+        seconds = np.concatenate(
+            [
+                self.from_a[r] - prev_from,
+                self.to_a[r] - prev_to,
+                self.to_b[r[end]],
+                self.from_b[r[end]],
+            ]
+        )
+        return tails, heads, seconds
+
+    def fill(self, seconds: FloatArray, owner: IntArray, seeds: IntArray, limit: float) -> None:
+        """Give every interior node that is not a seed its time from the nearer chain end.
+
+        ``seconds``/``owner`` hold the junction-graph search (junctions and seeds: time and the
+        source reached from, -1 for none) and get the interior nodes' (in place). Only chains
+        with an end or a seed reached are visited.
+        """
+        ch = self.chains
+        a, b = ch.ends_at
+        reached = np.isfinite(seconds[ch.a]) | np.isfinite(seconds[ch.b])
+        on_chain = seeds[ch.chain[seeds] >= 0]
+        kept = seconds[on_chain], owner[on_chain]  # seeds have their times from the search
+        if reached.all():
+            i = np.arange(ch.order.size)
+            from_a, from_b = seconds[a] + self.from_a, seconds[b] + self.from_b
+        else:
+            c = np.flatnonzero(reached)
+            i = _ranges(ch.start[c], ch.start[c + 1])
+            a, b = a[i], b[i]
+            from_a, from_b = seconds[a] + self.from_a[i], seconds[b] + self.from_b[i]
+        self._fill(seconds, owner, i, a, from_a, b, from_b, limit)
+        if on_chain.size == 0:
+            return
+        seconds[on_chain], owner[on_chain] = kept
+        # Between seeds, a node's anchors are the nearest seeds on its chain either side.
+        c = np.unique(ch.chain[on_chain])
+        i = _ranges(ch.start[c], ch.start[c + 1])
+        node = ch.order[i]
+        lo, hi = ch.start[ch.chain[node]], ch.start[ch.chain[node] + 1]
+        mark = np.zeros(ch.order.size, dtype=bool)
+        mark[ch.rank[on_chain]] = True
+        before = np.maximum.accumulate(np.where(mark[i], i, -1))
+        after = np.minimum.accumulate(np.where(mark[i], i, ch.order.size)[::-1])[::-1]
+        keep = ~mark[i]
+        i, before, after, lo, hi, node = (
+            i[keep],
+            before[keep],
+            after[keep],
+            lo[keep],
+            hi[keep],
+            node[keep],
+        )
+        left = np.where(before >= lo, ch.order[np.maximum(before, 0)], ch.a[ch.chain[node]])
+        from_left = seconds[left] + np.where(
+            before >= lo, self.from_a[i] - self.from_a[np.maximum(before, 0)], self.from_a[i]
+        )
+        inside = after < hi
+        right = np.where(
+            inside, ch.order[np.minimum(after, ch.order.size - 1)], ch.b[ch.chain[node]]
+        )
+        safe = np.minimum(after, ch.order.size - 1)
+        from_right = seconds[right] + np.where(
+            inside, self.to_a[safe] - self.to_a[i], self.from_b[i]
+        )
+        self._fill(seconds, owner, i, left, from_left, right, from_right, limit)
+
+    def source_seeds(
+        self, sources: IntArray, offsets: FloatArray, limit: float
+    ) -> tuple[tuple[IntArray, IntArray, FloatArray], tuple[IntArray, IntArray, FloatArray]]:
+        """Where the search of each source (a row) starts, and the nodes it reaches on its chain.
+
+        A junction source starts at itself. A source inside a chain starts at the chain's two
+        ends (its offset plus the way there) and reaches the nodes of its own chain directly.
+        Returns (row, junction, seconds) seeds and (row, node, seconds) of those direct reaches
+        and of each source's own node, each within ``limit`` (offsets must be).
+        """
+        ch = self.chains
+        rows = np.arange(sources.size)
+        inside = ch.chain[sources] >= 0
+        j = ~inside
+        s, o, k = sources[inside], offsets[inside], rows[inside]
+        r, c = ch.rank[s], ch.chain[s]
+        seed_rows = np.concatenate([rows[j], k, k])
+        seed_nodes = np.concatenate([sources[j], ch.a[c], ch.b[c]])
+        seed_s = np.concatenate([offsets[j], o + self.to_a[r], o + self.to_b[r]])
+        keep = seed_s <= limit
+        lo, hi = ch.start[c], ch.start[c + 1]
+        # Along the chain from the source: on towards b, and back towards a.
+        stop = _first(lambda q, i: o[q] + (self.from_a[i] - self.from_a[r[q]]) > limit, r + 1, hi)
+        begin = _first(lambda q, i: o[q] + (self.to_a[r[q]] - self.to_a[i]) <= limit, lo, r)
+        on = _ranges(r + 1, stop)
+        q = np.repeat(np.arange(s.size), stop - r - 1)
+        on_s = o[q] + (self.from_a[on] - self.from_a[r[q]])
+        back = _ranges(begin, r)
+        p = np.repeat(np.arange(s.size), r - begin)
+        back_s = o[p] + (self.to_a[r[p]] - self.to_a[back])
+        direct = (  # every source reaches its own node (one with no arcs is in no search)
+            np.concatenate([k[q], k[p], rows]),
+            np.concatenate([ch.order[on], ch.order[back], sources]),
+            np.concatenate([on_s, back_s, offsets]),
+        )
+        return (seed_rows[keep], seed_nodes[keep], seed_s[keep]), direct
+
+    def expand(
+        self, rows: IntArray, nodes: IntArray, seconds: FloatArray, limit: float
+    ) -> list[tuple[IntArray, IntArray, FloatArray]]:
+        """The chain nodes reached within ``limit`` from reached junctions: (row, node, seconds)
+        from ends ``a`` and from ends ``b``.
+
+        From end ``a`` a chain is reached up to some node, from end ``b`` back to some node; a
+        node reached from both ends (or directly, see :meth:`source_seeds`) appears once per way.
+        """
+        ch = self.chains
+        indptr, chains, at_b = ch.ends
+        count = indptr[nodes + 1] - indptr[nodes]
+        q = np.repeat(np.arange(nodes.size), count)
+        e = _ranges(indptr[nodes], indptr[nodes + 1])
+        c, b_end, t = chains[e], at_b[e], seconds[q]
+        lo, hi = ch.start[c], ch.start[c + 1]
+        a_side = np.flatnonzero(~b_end)
+        stop = _first(lambda k, i: t[a_side[k]] + self.from_a[i] > limit, lo[a_side], hi[a_side])
+        b_side = np.flatnonzero(b_end)
+        begin = _first(lambda k, i: t[b_side[k]] + self.from_b[i] <= limit, lo[b_side], hi[b_side])
+        from_a = _ranges(lo[a_side], stop)
+        qa = a_side[np.repeat(np.arange(a_side.size), stop - lo[a_side])]
+        from_b = _ranges(begin, hi[b_side])
+        qb = b_side[np.repeat(np.arange(b_side.size), hi[b_side] - begin)]
+        return [
+            (rows[q[qa]], ch.order[from_a], t[qa] + self.from_a[from_a]),
+            (rows[q[qb]], ch.order[from_b], t[qb] + self.from_b[from_b]),
+        ]
+
+    def _fill(
+        self,
+        seconds: FloatArray,
+        owner: IntArray,
+        i: IntArray,
+        left: IntArray,
+        from_left: FloatArray,
+        right: IntArray,
+        from_right: FloatArray,
+        limit: float,
+    ) -> None:
+        node = self.chains.order[i]
+        best = np.minimum(from_left, from_right)
+        reached = best <= limit
+        seconds[node] = np.where(reached, best, np.inf)
+        owner[node] = np.where(
+            reached, np.where(from_left <= from_right, owner[left], owner[right]), -1
+        )
+
+
+def _first(
+    beyond: Callable[[IntArray, IntArray], npt.NDArray[np.bool_]], lo: IntArray, hi: IntArray
+) -> IntArray:
+    """Per query ``q``, the first ``i`` in ``lo[q]:hi[q]`` with ``beyond(q, i)`` (else ``hi[q]``).
+
+    ``beyond`` must be monotone along each range (false, then true): a binary search of all
+    queries at once.
+    """
+    lo, hi = lo.copy(), hi.copy()
+    todo = np.flatnonzero(lo < hi)
+    # Most ranges hold no such i (a chain reached whole): one look at their last i settles them.
+    whole = ~beyond(todo, hi[todo] - 1)
+    lo[todo[whole]] = hi[todo[whole]]
+    todo = todo[~whole]
+    while todo.size:
+        mid = (lo[todo] + hi[todo]) // 2
+        yes = beyond(todo, mid)
+        hi[todo[yes]] = mid[yes]
+        lo[todo[~yes]] = mid[~yes] + 1
+        todo = todo[lo[todo] < hi[todo]]
+    return lo
+
+
+def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
+    """The concatenated ranges ``lo[k]:hi[k]``."""
+    size = hi - lo
+    return np.repeat(lo - (np.cumsum(size) - size), size) + np.arange(int(size.sum()))
+
+
+def _two_way_degree_two(
+    out: sp.csr_matrix, into: sp.csr_matrix
+) -> tuple[npt.NDArray[np.bool_], tuple[IntArray, IntArray]]:
+    """Nodes with the same two neighbours out and in, and those neighbours (lower, higher)."""
+    n = out.shape[0]
+    nb1 = np.full(n, -1, dtype=np.int64)
+    nb2 = np.full(n, -1, dtype=np.int64)
+    two = np.flatnonzero((np.diff(out.indptr) == 2) & (np.diff(into.indptr) == 2))
+    o1, o2 = out.indices[out.indptr[two]], out.indices[out.indptr[two] + 1]
+    i1, i2 = into.indices[into.indptr[two]], into.indices[into.indptr[two] + 1]
+    same = (o1 == i1) & (o2 == i2)
+    two = two[same]
+    nb1[two], nb2[two] = o1[same], o2[same]
+    interior = np.zeros(n, dtype=bool)
+    interior[two] = True
+    return interior, (nb1, nb2)
+
+
+def _paths(
+    interior: npt.NDArray[np.bool_], nb: tuple[IntArray, IntArray], n: int
+) -> tuple[IntArray, IntArray]:
+    """Each interior node's path (a label) and its position along it from one end.
+
+    Rings of interior nodes have no end: their lowest node becomes a junction (``interior`` is
+    updated in place) and the rest is a path from it back to it.
+    """
+    while True:  # at most twice: once rings are cut, none is left
+        nodes = np.flatnonzero(interior)
+        tails = np.concatenate([nodes, nodes])
+        heads = np.concatenate([nb[0][nodes], nb[1][nodes]])
+        both = interior[heads]
+        adjacency = sp.csr_matrix(
+            (np.ones(int(both.sum())), (tails[both], heads[both])), shape=(n, n)
+        )
+        _, label = connected_components(adjacency, directed=False)
+        inner = np.bincount(tails[both], minlength=n)
+        ends = nodes[inner[nodes] <= 1]
+        has_end = np.zeros(n, dtype=bool)
+        has_end[label[ends]] = True
+        ring = nodes[~has_end[label[nodes]]]
+        if ring.size == 0:
+            break
+        lowest = np.full(n, n, dtype=np.int64)
+        np.minimum.at(lowest, label[ring], ring)
+        interior[lowest[lowest < n]] = False
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, label[ends], ends)
+    starts = first[first < n]
+    if starts.size == 0:
+        return label.astype(np.int64), np.zeros(n, dtype=np.int64)
+    hops = dijkstra(adjacency, directed=False, indices=starts, min_only=True)
+    pos = np.where(np.isfinite(hops), hops, 0).astype(np.int64)
+    return label.astype(np.int64), pos
+
+
+def _arc_weights(csr: sp.csr_matrix) -> Callable[[IntArray, IntArray], FloatArray]:
+    """A lookup of arc seconds by (tail, head) arrays, for arcs known to exist."""
+    n = csr.shape[0]
+    tails = np.repeat(np.arange(n, dtype=np.int64), np.diff(csr.indptr))
+    keys = tails * n + csr.indices  # sorted: rows in order, columns sorted within rows
+
+    def weight(tail: IntArray, head: IntArray) -> FloatArray:
+        return np.asarray(csr.data[np.searchsorted(keys, tail * n + head)], dtype=np.float64)
+
+    return weight
+
+
+def _segmented_cumsum(values: FloatArray, start: IntArray) -> FloatArray:
+    """Running sums restarted at each ``start``, each added up in order from the first value.
+
+    Chains are grouped by length (powers of two) and summed as rows of a padded 2-D array, so the
+    sums are the same sequence of additions as a walk along each chain, not differences of one
+    long running sum.
+    """
+    out = np.empty_like(values)
+    lengths = np.diff(start)
+    if lengths.size == 0:
+        return out
+    bucket = np.ceil(np.log2(np.maximum(lengths, 1))).astype(np.int64)
+    for k in np.unique(bucket).tolist():
+        chains = np.flatnonzero(bucket == k)
+        width = int(lengths[chains].max())
+        cols = np.arange(width)
+        idx = start[chains, None] + cols
+        mask = cols < lengths[chains, None]
+        padded = np.where(mask, values[np.minimum(idx, values.size - 1)], 0.0)
+        out[idx[mask]] = np.cumsum(padded, axis=1)[mask]
+    return out
+
+
+def _junction_graph(
+    csr: sp.csr_matrix,
+    interior: npt.NDArray[np.bool_],
+    a: IntArray,
+    b: IntArray,
+    along_end: FloatArray,
+    back_end: FloatArray,
+) -> sp.csr_matrix:
+    """Arcs between junctions, plus each chain's end-to-end arcs (the fastest of parallel ones)."""
+    from carecircle.engine.graph import _to_csr
+
+    n = csr.shape[0]
+    coo = csr.tocoo()
+    keep = ~interior[coo.row] & ~interior[coo.col]
+    tails = np.concatenate([coo.row[keep].astype(np.int64), a, b])
+    heads = np.concatenate([coo.col[keep].astype(np.int64), b, a])
+    seconds = np.concatenate([coo.data[keep], along_end, back_end])
+    indptr, indices, data = _to_csr(tails, heads, seconds, n)
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
