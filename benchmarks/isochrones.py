@@ -161,7 +161,8 @@ def load(county: str, n_facilities: int, n_candidates: int, seed: int) -> tuple[
         table = roads.project(utm).table
         graph = TravelGraph.from_roads(table, mode="walk", walk_speed_mps=1.0)
         _ = graph.max_speed_mps, graph.csr_reversed, graph.component, graph.junction_tree
-        _ = graph.chains.forward, graph.chains.backward.from_b, graph.chains.ends
+        chains = graph.chains  # and what the searches cache on it
+        _ = chains.backward.compact, chains.forward.compact, chains.ends, chains.ends_at
     rng = np.random.default_rng(seed)
     main = np.flatnonzero(graph.component == 0)
     problem = Problem(

@@ -53,8 +53,6 @@ class Chains:
     from_b, to_b
         The same from ``b`` to the node and from the node to ``b``. All four are added up from
         the chain's end, arc by arc, not as differences of others (which would lose short arcs).
-    along_end, back_end
-        Per chain: seconds from ``a`` to ``b`` along it, and from ``b`` to ``a``.
     junction
         The junction graph (CSR over all ``n`` node positions; interior nodes have no arcs).
     """
@@ -69,8 +67,6 @@ class Chains:
     back: FloatArray
     from_b: FloatArray
     to_b: FloatArray
-    along_end: FloatArray
-    back_end: FloatArray
     junction: sp.csr_matrix
 
     @property
@@ -170,8 +166,6 @@ class Chains:
             back,
             from_b,
             to_b,
-            along_end,
-            back_end,
             junction,
         )
 
