@@ -15,6 +15,7 @@ from carecircle.engine import (
     TravelGraph,
     catchments,
     demand_catchments,
+    isochrone,
     isochrone_segments,
     nearest_times,
 )
@@ -83,8 +84,52 @@ def test_small_batches_change_nothing() -> None:
     np.testing.assert_array_equal(whole.indptr, batched.indptr)
 
 
-def grid(k: int, seed: int = 0) -> TravelGraph:
-    """A k x k street grid, 100 m blocks, random speeds between 0.8 and 1.2 m/s."""
+def test_lookup_tables_filled_one_copy_at_a_time_change_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each copy's junctions are found in a table filled a group of copies at a time and never
+    # cleared. With room for one copy, every entry but the current copy's is stale.
+    rng = np.random.default_rng(4)
+    g = grid(10, pieces=4)
+    sources = rng.choice(g.n_nodes, 60)
+    whole = catchments(g, sources, 450.0)
+    monkeypatch.setattr(isochrone, "_TABLE", 1)
+    small = catchments(g, sources, 450.0)
+    assert g.chains.n_chains > 100 and whole.nnz > 1000 and (whole != small).nnz == 0
+    np.testing.assert_array_equal(whole.indptr, small.indptr)
+
+
+def test_locate_finds_the_keys_and_nothing_else(monkeypatch: pytest.MonkeyPatch) -> None:
+    keys = np.array([3, 7, 12, 33, 39])  # copy * 10 + junction: copies 0, 1 and 3
+    monkeypatch.setattr(isochrone, "_TABLE", 10)  # one copy per table fill
+    copies = np.array([0, 0, 1, 1, 2, 3, 3, 3])
+    junctions = np.array([3, 2, 2, 3, 3, 3, 9, -1])
+    (found,) = isochrone._locate(keys, 10, [(copies, junctions)])
+    assert found.tolist() == [0, -1, 2, -1, -1, 3, 4, -1]
+
+
+def test_batches_hold_at_most_batch_nodes_junctions() -> None:
+    rng = np.random.default_rng(5)
+    g = grid(12)
+    sources = rng.choice(g.n_nodes, 30)
+    radius = rng.uniform(0, 600, sources.size)
+    radius[3] = np.inf
+    xy = np.column_stack([g.x[sources], g.y[sources]])
+    tree = g.junction_tree[1]
+    for batch_nodes in (1, 50, 400, 10**6):
+        batches = list(
+            isochrone._batches_by_size(g, sources, radius, np.arange(sources.size), batch_nodes)
+        )
+        assert np.concatenate(batches).tolist() == list(range(sources.size))
+        for b in batches:
+            exact = tree.query_ball_point(xy[b], radius[b], return_length=True).sum()
+            assert b.size == 1 or exact <= batch_nodes
+    assert len(batches) == 1  # 10**6 junctions hold every disc at once
+
+
+def grid(k: int, seed: int = 0, pieces: int = 1) -> TravelGraph:
+    """A k x k street grid, 100 m blocks, random speeds between 0.8 and 1.2 m/s; each block side
+    made of ``pieces`` arcs."""
     rng = np.random.default_rng(seed)
     idx = np.arange(k * k).reshape(k, k)
     pairs = np.concatenate(
@@ -93,14 +138,23 @@ def grid(k: int, seed: int = 0) -> TravelGraph:
             np.column_stack([idx[:-1].ravel(), idx[1:].ravel()]),
         ]
     )
-    seconds = 100.0 / rng.uniform(0.8, 1.2, len(pairs))
     xs, ys = np.meshgrid(np.arange(k) * 100.0, np.arange(k) * 100.0)
+    x, y = xs.ravel(), ys.ravel()
+    if pieces > 1:  # each block side cut into pieces, as OSM shapes a street with nodes
+        u, v = pairs[:, 0], pairs[:, 1]
+        share = np.arange(1, pieces) / pieces
+        extra = k * k + np.arange(len(pairs) * (pieces - 1)).reshape(len(pairs), pieces - 1)
+        x = np.r_[x, (x[u, None] + share * (x[v] - x[u])[:, None]).ravel()]
+        y = np.r_[y, (y[u, None] + share * (y[v] - y[u])[:, None]).ravel()]
+        path = np.column_stack([u, extra, v])
+        pairs = np.column_stack([path[:, :-1].ravel(), path[:, 1:].ravel()])
+    seconds = 100.0 / pieces / rng.uniform(0.8, 1.2, len(pairs))
     return TravelGraph.from_arrays(
         np.r_[pairs[:, 0], pairs[:, 1]],
         np.r_[pairs[:, 1], pairs[:, 0]],
         np.r_[seconds, seconds],
-        xs.ravel(),
-        ys.ravel(),
+        x,
+        y,
     )
 
 

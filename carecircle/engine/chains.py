@@ -78,10 +78,9 @@ class Chains:
         return self.chain >= 0
 
     @cached_property
-    def ends_at(self) -> tuple[IntArray, IntArray]:
-        """The ends ``a`` and ``b`` of the chain of each node in ``order``."""
-        c = self.chain[self.order]
-        return self.a[c], self.b[c]
+    def lengths(self) -> IntArray:
+        """The number of interior nodes of each chain."""
+        return np.diff(self.start)
 
     @cached_property
     def junctions(self) -> tuple[IntArray, IntArray]:
@@ -273,23 +272,18 @@ class ChainView:
         """Give every interior node that is not a seed its time from the nearer chain end.
 
         ``seconds``/``owner`` hold the junction-graph search (junctions and seeds: time and the
-        source reached from, -1 for none) and get the interior nodes' (in place). Only chains
-        with an end or a seed reached are visited.
+        source reached from, -1 for none) and get the interior nodes' (in place): every chain
+        at once, then again the chains with a seed on them, between their seeds.
         """
         ch = self.chains
-        a, b = ch.ends_at
-        reached = np.isfinite(seconds[ch.a]) | np.isfinite(seconds[ch.b])
         on_chain = seeds[ch.chain[seeds] >= 0]
         kept = seconds[on_chain], owner[on_chain]  # seeds have their times from the search
-        if reached.all():
-            i = np.arange(ch.order.size)
-            from_a, from_b = seconds[a] + self.from_a, seconds[b] + self.from_b
-        else:
-            c = np.flatnonzero(reached)
-            i = _ranges(ch.start[c], ch.start[c + 1])
-            a, b = a[i], b[i]
-            from_a, from_b = seconds[a] + self.from_a[i], seconds[b] + self.from_b[i]
-        self._fill(seconds, owner, i, a, from_a, b, from_b, limit)
+        # Every chain node at once, each chain's ends repeated along it.
+        n = ch.lengths
+        from_a = np.repeat(seconds[ch.a], n) + self.from_a
+        from_b = np.repeat(seconds[ch.b], n) + self.from_b
+        by = np.repeat(owner[ch.a], n), np.repeat(owner[ch.b], n)
+        self._fill(seconds, owner, None, by, from_a, from_b, limit)
         if on_chain.size == 0:
             return
         seconds[on_chain], owner[on_chain] = kept
@@ -323,92 +317,115 @@ class ChainView:
         from_right = seconds[right] + np.where(
             inside, self.to_a[safe] - self.to_a[i], self.from_b[i]
         )
-        self._fill(seconds, owner, i, left, from_left, right, from_right, limit)
+        by = owner[left], owner[right]
+        self._fill(seconds, owner, i, by, from_left, from_right, limit)
 
-    def source_seeds(
+    def seeds(
         self, sources: IntArray, offsets: FloatArray, limit: float
-    ) -> tuple[tuple[IntArray, IntArray, FloatArray], tuple[IntArray, IntArray, FloatArray]]:
-        """Where the search of each source (a row) starts, and the nodes it reaches on its chain.
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """Where the search of each source (a row) starts: (row, junction, seconds) by row.
 
-        A junction source starts at itself. A source inside a chain starts at the chain's two
-        ends (its offset plus the way there) and reaches the nodes of its own chain directly.
-        Returns (row, junction, seconds) seeds and (row, node, seconds) of those direct reaches
-        and of each source's own node, each within ``limit`` (offsets must be).
+        A junction source starts at itself; a source inside a chain at the chain's two ends, its
+        offset plus the way there. Seeds beyond ``limit`` are left out (offsets must be within).
         """
         ch = self.chains
         rows = np.arange(sources.size)
-        inside = ch.chain[sources] >= 0
-        j = ~inside
-        s, o, k = sources[inside], offsets[inside], rows[inside]
-        r, c = ch.rank[s], ch.chain[s]
-        seed_rows = np.concatenate([rows[j], k, k])
-        seed_nodes = np.concatenate([sources[j], ch.a[c], ch.b[c]])
-        seed_s = np.concatenate([offsets[j], o + self.to_a[r], o + self.to_b[r]])
-        keep = seed_s <= limit
-        lo, hi = ch.start[c], ch.start[c + 1]
-        # Along the chain from the source: on towards b, and back towards a.
-        stop = _first(lambda q, i: o[q] + (self.from_a[i] - self.from_a[r[q]]) > limit, r + 1, hi)
-        begin = _first(lambda q, i: o[q] + (self.to_a[r[q]] - self.to_a[i]) <= limit, lo, r)
-        on = _ranges(r + 1, stop)
-        q = np.repeat(np.arange(s.size), stop - r - 1)
-        on_s = o[q] + (self.from_a[on] - self.from_a[r[q]])
-        back = _ranges(begin, r)
-        p = np.repeat(np.arange(s.size), r - begin)
-        back_s = o[p] + (self.to_a[r[p]] - self.to_a[back])
-        direct = (  # every source reaches its own node (one with no arcs is in no search)
-            np.concatenate([k[q], k[p], rows]),
-            np.concatenate([ch.order[on], ch.order[back], sources]),
-            np.concatenate([on_s, back_s, offsets]),
+        c = ch.chain[sources]
+        inside = np.flatnonzero(c >= 0)
+        r, c = ch.rank[sources[inside]], c[inside]
+        seed_rows = np.concatenate([rows, inside, inside])
+        seed_nodes = np.concatenate([sources, ch.a[c], ch.b[c]])
+        seed_s = np.concatenate(
+            [offsets, offsets[inside] + self.to_a[r], offsets[inside] + self.to_b[r]]
         )
-        return (seed_rows[keep], seed_nodes[keep], seed_s[keep]), direct
+        keep = seed_s <= limit
+        keep[inside] = False  # an interior source is no junction: its own node is in :meth:`own`
+        order = np.argsort(seed_rows, kind="stable")
+        order = order[keep[order]]
+        return seed_rows[order], seed_nodes[order], seed_s[order]
 
-    def expand(
-        self, rows: IntArray, nodes: IntArray, seconds: FloatArray, limit: float
+    def between(
+        self, rows: IntArray, chain: IntArray, ta: FloatArray, tb: FloatArray, limit: float
     ) -> list[tuple[IntArray, IntArray, FloatArray]]:
-        """The chain nodes reached within ``limit`` from reached junctions: (row, node, seconds)
-        from ends ``a`` and from ends ``b``.
+        """The nodes of each ``chain`` within ``limit``, each once, from the nearer end.
 
-        From end ``a`` a chain is reached up to some node, from end ``b`` back to some node; a
-        node reached from both ends (or directly, see :meth:`source_seeds`) appears once per way.
+        ``ta``/``tb``: the times at the chain's ends ``a`` and ``b`` (``inf`` where not reached).
+        A chain reached whole gives each node the nearer of the two. Otherwise, as the time by
+        ``a`` grows along the chain and the time by ``b`` shrinks, the nodes taken from ``a`` are
+        a first run and those from ``b`` a last run, found by binary search. Returns (row, node,
+        seconds) of the chains reached whole, from ends ``a`` and from ends ``b``.
         """
         ch = self.chains
-        indptr, chains, at_b = ch.ends
-        count = indptr[nodes + 1] - indptr[nodes]
-        q = np.repeat(np.arange(nodes.size), count)
-        e = _ranges(indptr[nodes], indptr[nodes + 1])
-        c, b_end, t = chains[e], at_b[e], seconds[q]
-        lo, hi = ch.start[c], ch.start[c + 1]
-        a_side = np.flatnonzero(~b_end)
-        stop = _first(lambda k, i: t[a_side[k]] + self.from_a[i] > limit, lo[a_side], hi[a_side])
-        b_side = np.flatnonzero(b_end)
-        begin = _first(lambda k, i: t[b_side[k]] + self.from_b[i] <= limit, lo[b_side], hi[b_side])
-        from_a = _ranges(lo[a_side], stop)
-        qa = a_side[np.repeat(np.arange(a_side.size), stop - lo[a_side])]
-        from_b = _ranges(begin, hi[b_side])
-        qb = b_side[np.repeat(np.arange(b_side.size), hi[b_side] - begin)]
+        lo, hi = ch.start[chain], ch.start[chain + 1]
+        fa, fb = self.from_a, self.from_b
+        # Most chains are reached whole, from one end at least: no search needed.
+        whole = (ta + fa[hi - 1] <= limit) | (tb + fb[lo] <= limit)
+        w, cut = np.flatnonzero(whole), np.flatnonzero(~whole)
+        i = _ranges(lo[w], hi[w])
+        qw = w[np.repeat(np.arange(w.size), hi[w] - lo[w])]
+        lo, hi = lo[cut], hi[cut]
+
+        def by_b(k: IntArray, i: IntArray) -> npt.NDArray[np.bool_]:
+            return tb[cut[k]] + fb[i] < ta[cut[k]] + fa[i]
+
+        stop = _first(lambda k, i: (ta[cut[k]] + fa[i] > limit) | by_b(k, i), lo, hi)
+        begin = _first(lambda k, i: (tb[cut[k]] + fb[i] <= limit) & by_b(k, i), lo, hi)
+        from_a = _ranges(lo, stop)
+        qa = cut[np.repeat(np.arange(cut.size), stop - lo)]
+        from_b = _ranges(begin, hi)
+        qb = cut[np.repeat(np.arange(cut.size), hi - begin)]
         return [
-            (rows[q[qa]], ch.order[from_a], t[qa] + self.from_a[from_a]),
-            (rows[q[qb]], ch.order[from_b], t[qb] + self.from_b[from_b]),
+            (rows[qw], ch.order[i], np.minimum(ta[qw] + fa[i], tb[qw] + fb[i])),
+            (rows[qa], ch.order[from_a], ta[qa] + fa[from_a]),
+            (rows[qb], ch.order[from_b], tb[qb] + fb[from_b]),
         ]
+
+    def own(
+        self,
+        rows: IntArray,
+        sources: IntArray,
+        offsets: FloatArray,
+        ta: FloatArray,
+        tb: FloatArray,
+        limit: float,
+    ) -> tuple[IntArray, IntArray, FloatArray]:
+        """The nodes within ``limit`` of the chain each interior source lies on: (row, node, s).
+
+        A node is reached along the chain from the source, or by way of an end of the chain
+        (``ta``/``tb``: the times at the ends, ``inf`` where not reached); the nearer counts.
+        """
+        ch = self.chains
+        c, r = ch.chain[sources], ch.rank[sources]
+        lo, hi = ch.start[c], ch.start[c + 1]
+        i = _ranges(lo, hi)
+        q = np.repeat(np.arange(sources.size), hi - lo)
+        at, o = r[q], offsets[q]
+        direct = np.where(
+            i > at,
+            o + (self.from_a[i] - self.from_a[at]),
+            np.where(i < at, o + (self.to_a[at] - self.to_a[i]), o),
+        )
+        best = np.minimum(direct, np.minimum(ta[q] + self.from_a[i], tb[q] + self.from_b[i]))
+        keep = best <= limit
+        return rows[q[keep]], ch.order[i[keep]], best[keep]
 
     def _fill(
         self,
         seconds: FloatArray,
         owner: IntArray,
-        i: IntArray,
-        left: IntArray,
+        i: IntArray | None,
+        by: tuple[IntArray, IntArray],
         from_left: FloatArray,
-        right: IntArray,
         from_right: FloatArray,
         limit: float,
     ) -> None:
-        node = self.chains.order[i]
-        best = np.minimum(from_left, from_right)
+        """Nodes ``order[i]`` (all if None) from the nearer of two anchors: times and owners."""
+        node = self.chains.order if i is None else self.chains.order[i]
+        left_wins = from_left <= from_right
+        best = np.where(left_wins, from_left, from_right)
         reached = best <= limit
         seconds[node] = np.where(reached, best, np.inf)
-        owner[node] = np.where(
-            reached, np.where(from_left <= from_right, owner[left], owner[right]), -1
-        )
+        owner[node] = np.where(reached, np.where(left_wins, *by), -1)
 
 
 def _first(

@@ -110,13 +110,16 @@ class TravelGraph:
             return float((metres[moving] / self.seconds[moving]).max(initial=0.0))
 
     @cached_property
-    def junction_tree(self) -> tuple[IntArray, cKDTree]:
-        """The junctions with arcs (see :attr:`chains`) and a KD-tree over them.
+    def junction_tree(self) -> tuple[IntArray, cKDTree, IntArray]:
+        """The junctions with arcs (see :attr:`chains`), a KD-tree over them, and each node's
+        position among them (-1 for the other nodes).
 
         Catchments look up the junctions near each source in it.
         """
         idx = np.flatnonzero(self.active & ~self.chains.interior).astype(np.int64)
-        return idx, cKDTree(np.column_stack([self.x[idx], self.y[idx]]))
+        position = np.full(self.n_nodes, -1, dtype=np.int64)
+        position[idx] = np.arange(idx.size)
+        return idx, cKDTree(np.column_stack([self.x[idx], self.y[idx]])), position
 
     @cached_property
     def component(self) -> npt.NDArray[np.int32]:
