@@ -70,12 +70,14 @@ def nearest_times(
     n = graph.n_nodes
     if nodes.size == 0:
         return np.full(n, np.inf), np.full(n, -1, dtype=np.int64)
+    view = graph.chains.backward if direction == "to" else graph.chains.forward
+    if np.unique(nodes).size == nodes.size:
+        return view.nearest(nodes, offsets, limit)
     # Several sources on one node: the one with the shortest access leg wins there.
     order = np.lexsort((offsets, nodes))
     first = np.ones(order.size, dtype=bool)
     first[1:] = nodes[order][1:] != nodes[order][:-1]
     best = order[first]
-    view = graph.chains.backward if direction == "to" else graph.chains.forward
     seconds, owner = view.nearest(nodes[best], offsets[best], limit)
     nearest = np.where(owner >= 0, best[np.maximum(owner, 0)], -1)
     return seconds, nearest
