@@ -29,10 +29,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from carecircle.engine.dijkstra import search
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
+from carecircle.engine.dijkstra import FloatArray, IntArray, search
 
 
 @dataclass(frozen=True, eq=False)

@@ -18,6 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
+from carecircle.engine.dijkstra import FloatArray, IntArray
 from carecircle.engine.roads import (
     DRIVE_SPEEDS_KMH,
     Mode,
@@ -38,9 +39,6 @@ __all__ = [
     "TravelGraph",
     "snap_points",
 ]
-
-FloatArray = npt.NDArray[np.float64]
-IntArray = npt.NDArray[np.int64]
 
 
 @dataclass(frozen=True, eq=False)
