@@ -23,21 +23,63 @@ def two_way(pairs: list[tuple[int, int, float]], n: int) -> TravelGraph:
 
 
 def test_a_street_cut_in_pieces_is_one_chain() -> None:
-    # 0 - 1 - 2 - 3 - 4, with a side street 2 - 5: junction 2 splits the street in two chains.
-    g = two_way([(0, 1, 10.0), (1, 2, 20.0), (2, 3, 30.0), (3, 4, 40.0), (2, 5, 5.0)], 6)
+    # 0 - 1 - 2 - 3 - 4, with side streets 2 - 5, 0 - 6, 0 - 7, 4 - 8, 4 - 9: junctions 0, 2 and 4
+    # split the street in two chains; each side street is a spur of its own.
+    spurs = [(2, 5, 5.0), (0, 6, 1.0), (0, 7, 1.0), (4, 8, 1.0), (4, 9, 1.0)]
+    g = two_way([(0, 1, 10.0), (1, 2, 20.0), (2, 3, 30.0), (3, 4, 40.0), *spurs], 10)
     ch = g.chains
-    assert ch.interior.tolist() == [False, True, False, True, False, False]
-    assert ch.n_chains == 2
-    assert sorted(zip(ch.a.tolist(), ch.b.tolist(), strict=True)) in (
+    assert np.flatnonzero(~ch.interior).tolist() == [0, 2, 4]
+    through = np.flatnonzero(~ch.pendant)
+    assert sorted(zip(ch.a[through].tolist(), ch.b[through].tolist(), strict=True)) in (
         [(0, 2), (2, 4)],
         [(0, 2), (4, 2)],
         [(2, 0), (2, 4)],
         [(2, 0), (4, 2)],
     )
-    # The junction graph joins the chain ends directly, with the chains' times.
+    assert ch.n_chains == 7
+    # The junction graph joins the chain ends directly, with the chains' times; spurs stay out.
     j = ch.junction
-    assert j[0, 2] == 30.0 and j[2, 4] == 70.0 and j[2, 5] == 5.0
-    assert j[:, 1].nnz == 0 and j[:, 3].nnz == 0
+    assert j[0, 2] == 30.0 and j[2, 4] == 70.0 and j.nnz == 4
+    assert all(j[:, k].nnz == 0 for k in (1, 3, 5, 6, 7, 8, 9))
+
+
+def test_dead_end_streets_are_spurs_of_their_junction() -> None:
+    # 0 - 1 - 2 - 3 - 4 and 2 - 5: 2 is the only junction, with three spurs 2-1-0, 2-3-4, 2-5.
+    g = two_way([(0, 1, 10.0), (1, 2, 20.0), (2, 3, 30.0), (3, 4, 40.0), (2, 5, 5.0)], 6)
+    ch = g.chains
+    assert np.flatnonzero(~ch.interior).tolist() == [2]
+    assert ch.pendant.tolist() == [True] * 3 and ch.a.tolist() == ch.b.tolist() == [2] * 3
+    spurs = {tuple(ch.order[ch.start[c] : ch.start[c + 1]].tolist()) for c in range(3)}
+    assert spurs == {(1, 0), (3, 4), (5,)}  # each from its junction to its dead end
+    assert ch.junction.nnz == 0
+    assert np.isinf(ch.from_b).all() and np.isinf(ch.to_b).all()
+    seconds, _ = nearest_times(g, [0])
+    assert seconds.tolist() == [0.0, 10.0, 30.0, 60.0, 100.0, 35.0]
+    seconds, nearest = nearest_times(g, [3, 5], source_seconds=[0.0, 20.0])
+    assert seconds.tolist() == [55.0, 45.0, 25.0, 0.0, 40.0, 20.0]
+    assert nearest.tolist() == [1, 1, 1, 0, 0, 1]
+    m = catchments(g, [4, 1], 60.0)
+    assert dict(zip(m.getrow(0).indices.tolist(), m.getrow(0).data.tolist(), strict=True)) == {
+        3: 40.0
+    } | {4: 0.0}
+    assert dict(zip(m.getrow(1).indices.tolist(), m.getrow(1).data.tolist(), strict=True)) == {
+        0: 10.0,
+        1: 0.0,
+        2: 20.0,
+        3: 50.0,
+        5: 25.0,
+    }
+
+
+def test_a_street_between_two_dead_ends_gets_a_junction() -> None:
+    # 0 - 1 - 2 on its own, and 3 - 4 on its own: no junction on either.
+    g = two_way([(0, 1, 1.0), (1, 2, 2.0), (3, 4, 4.0)], 5)
+    ch = g.chains
+    assert np.flatnonzero(~ch.interior).tolist() == [0, 3]  # their lowest nodes
+    assert ch.pendant.all() and sorted(ch.a.tolist()) == [0, 3]
+    seconds, nearest = nearest_times(g, [2])
+    assert seconds.tolist() == [3.0, 2.0, 0.0, np.inf, np.inf]
+    assert nearest.tolist() == [0, 0, 0, -1, -1]
 
 
 def test_one_way_pieces_stay_junctions() -> None:
@@ -49,7 +91,9 @@ def test_one_way_pieces_stay_junctions() -> None:
         [0, 1, 2, 3, 4],
         [0] * 5,
     )
-    assert g.chains.interior.tolist() == [False, False, False, True, False]
+    # 3 - 4 is a spur of junction 2; the one-way dead end 0 stays a junction too.
+    assert g.chains.interior.tolist() == [False, False, False, True, True]
+    assert g.chains.pendant.tolist() == [True]
 
 
 def test_a_ring_without_junction_gets_one() -> None:

@@ -7,10 +7,14 @@ one arc each way per chain) and then give every chain node its time from the cha
 ``min(t[a] + a→node, t[b] + b→node)``, exactly as a search of the whole graph would.
 
 A node is *interior* when it has exactly two neighbours and arcs to and from both (a two-way
-street; the two directions may differ in time). One-way streets stay junctions, as do nodes on
-rings with no junction (one node of each such ring is made a junction). Interior nodes form
-chains ``a -> order[start[c]] -> ... -> order[start[c+1]-1] -> b`` between end junctions ``a``
-and ``b`` (``a == b`` for a loop). A source on an interior node splits its chain for that search
+street; the two directions may differ in time), or when it is a two-way dead end (one
+neighbour, arcs to and from it). One-way streets stay junctions, and so does one node of each
+ring or street that has no junction of its own. Interior nodes form chains
+``a -> order[start[c]] -> ... -> order[start[c+1]-1] -> b`` between end junctions ``a`` and ``b``
+(``a == b`` for a loop). A chain that ends in a dead end is *pendant*: a spur entered and left
+by ``a`` only (``b == a``, no way by ``b``), with no arc in the junction graph, since no shortest
+path between junctions runs into a spur; this leaves 28 % fewer junctions in Yuba County's walk
+graph, 14 % fewer in Imperial County's. A source on an interior node splits its chain for that search
 (:meth:`ChainView.split_arcs`).
 
 Times along a chain are sums of its arcs added up from the chain's ends, not from the source as
@@ -44,12 +48,15 @@ class Chains:
         Interior nodes chain by chain, each chain from its end ``a`` to its end ``b``; chain ``c``
         is ``order[start[c]:start[c + 1]]``.
     a, b
-        The end junctions of each chain.
+        The end junctions of each chain; ``b == a`` for a pendant chain.
+    pendant
+        Per chain: it ends in a dead end (a spur), so it is entered and left by ``a`` only.
     along, back
         Per index of ``order``: seconds from ``a`` along the chain to the node, and back to ``a``.
     from_b, to_b
-        The same from ``b`` to the node and from the node to ``b``. All four are added up from
-        the chain's end, arc by arc, not as differences of others (which would lose short arcs).
+        The same from ``b`` to the node and from the node to ``b`` (``inf`` on pendant chains:
+        there is no way by ``b``). All four are added up from the chain's end, arc by arc, not as
+        differences of others (which would lose short arcs).
     junction
         The junction graph (CSR over all ``n`` node positions; interior nodes have no arcs).
     """
@@ -60,6 +67,7 @@ class Chains:
     start: IntArray
     a: IntArray
     b: IntArray
+    pendant: npt.NDArray[np.bool_]
     along: FloatArray
     back: FloatArray
     from_b: FloatArray
@@ -91,11 +99,12 @@ class Chains:
     def ends(self) -> tuple[IntArray, IntArray, npt.NDArray[np.bool_]]:
         """The chain ends at each junction, as CSR: ``indptr`` over nodes, chain, is-end-``b``."""
         n = self.chain.shape[0]
-        junction = np.concatenate([self.a, self.b])
+        through = np.flatnonzero(~self.pendant)  # a pendant chain's end b is its end a again
+        junction = np.concatenate([self.a, self.b[through]])
         order = np.argsort(junction, kind="stable")
         indptr = np.zeros(n + 1, dtype=np.int64)
         np.cumsum(np.bincount(junction, minlength=n), out=indptr[1:])
-        chains = np.tile(np.arange(self.n_chains), 2)[order]
+        chains = np.concatenate([np.arange(self.n_chains), through])[order]
         return indptr, chains, order >= self.n_chains
 
     @cached_property
@@ -136,6 +145,8 @@ class Chains:
         nb1, nb2 = nb[0][last], nb[1][last]
         before = order[np.maximum(start[1:] - 2, 0)]
         b = np.where(single, nb2, np.where(nb1 == before, nb2, nb1))
+        pendant = b < 0  # a spur ending in a dead end: its only way in and out is by end a
+        b[pendant] = a[pendant]
         prev = np.empty(order.size, dtype=np.int64)
         prev[1:] = order[:-1]
         prev[start[:-1]] = a
@@ -145,12 +156,17 @@ class Chains:
         succ = np.empty(order.size, dtype=np.int64)
         succ[:-1] = order[1:]
         succ[start[1:] - 1] = b
+        dead = start[1:][pendant] - 1  # no arc leads on from a dead end: nothing comes by b
+        succ[dead] = prev[dead]
+        into_b, out_b = weight(succ, order), weight(order, succ)
+        into_b[dead] = out_b[dead] = np.inf
         flip = order.size - start[::-1]  # the chains' starts with everything reversed
-        from_b = _segmented_cumsum(weight(succ, order)[::-1], flip)[::-1]
-        to_b = _segmented_cumsum(weight(order, succ)[::-1], flip)[::-1]
-        along_end = along[start[1:] - 1] + weight(last, b)
-        back_end = back[start[1:] - 1] + weight(b, last)
-        junction = _junction_graph(csr, interior, a, b, along_end, back_end)
+        from_b = _segmented_cumsum(into_b[::-1], flip)[::-1]
+        to_b = _segmented_cumsum(out_b[::-1], flip)[::-1]
+        through = ~pendant
+        along_end = along[start[1:][through] - 1] + weight(last[through], b[through])
+        back_end = back[start[1:][through] - 1] + weight(b[through], last[through])
+        junction = _junction_graph(csr, interior, a[through], b[through], along_end, back_end)
         return cls(
             chain,
             rank,
@@ -158,6 +174,7 @@ class Chains:
             start,
             a,
             b,
+            pendant,
             along,
             back,
             from_b,
@@ -253,6 +270,7 @@ class ChainView:
         prev_to = np.where(new, 0.0, self.to_a[np.roll(r, 1)])
         node = ch.order[r]
         end = np.append(new[1:], True)  # the last seed of its chain also links to end b
+        end &= ~ch.pendant[c]  # no way on from a pendant chain's last seed
         tails = np.concatenate([prev_node, node, node[end], ch.b[c[end]]])
         heads = np.concatenate([node, prev_node, ch.b[c[end]], node[end]])
         seconds = np.concatenate(
@@ -457,18 +475,24 @@ def _ranges(lo: IntArray, hi: IntArray) -> IntArray:
 def _two_way_degree_two(
     out: sp.csr_matrix, into: sp.csr_matrix
 ) -> tuple[npt.NDArray[np.bool_], tuple[IntArray, IntArray]]:
-    """Nodes with the same two neighbours out and in, and those neighbours (lower, higher)."""
+    """Nodes with the same two neighbours out and in, or the same one (dead ends), and those
+    neighbours (lower, higher; a dead end's second is -1)."""
     n = out.shape[0]
     nb1 = np.full(n, -1, dtype=np.int64)
     nb2 = np.full(n, -1, dtype=np.int64)
-    two = np.flatnonzero((np.diff(out.indptr) == 2) & (np.diff(into.indptr) == 2))
+    degree_out, degree_in = np.diff(out.indptr), np.diff(into.indptr)
+    two = np.flatnonzero((degree_out == 2) & (degree_in == 2))
     o1, o2 = out.indices[out.indptr[two]], out.indices[out.indptr[two] + 1]
     i1, i2 = into.indices[into.indptr[two]], into.indices[into.indptr[two] + 1]
     same = (o1 == i1) & (o2 == i2)
     two = two[same]
     nb1[two], nb2[two] = o1[same], o2[same]
+    one = np.flatnonzero((degree_out == 1) & (degree_in == 1))
+    o1, i1 = out.indices[out.indptr[one]], into.indices[into.indptr[one]]
+    one = one[o1 == i1]
+    nb1[one] = out.indices[out.indptr[one]]
     interior = np.zeros(n, dtype=bool)
-    interior[two] = True
+    interior[two] = interior[one] = True
     return interior, (nb1, nb2)
 
 
@@ -477,31 +501,37 @@ def _paths(
 ) -> tuple[IntArray, IntArray]:
     """Each interior node's path (a label) and its position along it from one end.
 
-    Rings of interior nodes have no end: their lowest node becomes a junction (``interior`` is
-    updated in place) and the rest is a path from it back to it.
+    A path that touches no junction (a ring of interior nodes, or a street whose both ends are
+    dead ends) gets its lowest node made a junction (``interior`` is updated in place): a ring
+    becomes a path from it back to it, a street one or two spurs from it. A path is counted from
+    an end next to a junction, so that a spur runs from its junction to its dead end.
     """
-    while True:  # at most twice: once rings are cut, none is left
+    while True:  # at most twice: once such paths are cut, none is left
         nodes = np.flatnonzero(interior)
         tails = np.concatenate([nodes, nodes])
         heads = np.concatenate([nb[0][nodes], nb[1][nodes]])
+        real = heads >= 0  # a dead end has one neighbour
+        tails, heads = tails[real], heads[real]
         both = interior[heads]
         adjacency = sp.csr_matrix(
             (np.ones(int(both.sum())), (tails[both], heads[both])), shape=(n, n)
         )
         _, label = connected_components(adjacency, directed=False)
-        inner = np.bincount(tails[both], minlength=n)
-        ends = nodes[inner[nodes] <= 1]
-        has_end = np.zeros(n, dtype=bool)
-        has_end[label[ends]] = True
-        ring = nodes[~has_end[label[nodes]]]
-        if ring.size == 0:
+        touches = np.zeros(n, dtype=bool)
+        touches[label[tails[~both]]] = True
+        loose = nodes[~touches[label[nodes]]]
+        if loose.size == 0:
             break
         lowest = np.full(n, n, dtype=np.int64)
-        np.minimum.at(lowest, label[ring], ring)
+        np.minimum.at(lowest, label[loose], loose)
         interior[lowest[lowest < n]] = False
-    first = np.full(n, n, dtype=np.int64)
-    np.minimum.at(first, label[ends], ends)
-    starts = first[first < n]
+    inner = np.bincount(tails[both], minlength=n)
+    ends = nodes[inner[nodes] <= 1]
+    # Start from an end that is no dead end where there is one (2n: no start yet).
+    key = np.where(nb[1][ends] < 0, n, 0) + ends
+    first = np.full(n, 2 * n, dtype=np.int64)
+    np.minimum.at(first, label[ends], key)
+    starts = first[first < 2 * n] % n
     if starts.size == 0:
         return label.astype(np.int64), np.zeros(n, dtype=np.int64)
     hops = dijkstra(adjacency, directed=False, indices=starts, min_only=True)
