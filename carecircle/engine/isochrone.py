@@ -120,7 +120,7 @@ def catchments(
     *,
     source_seconds: npt.ArrayLike | None = None,
     direction: Direction = "to",
-    batch_nodes: int = 2_000_000,
+    batch_nodes: int = 250_000,
 ) -> sp.csr_matrix:
     """Travel times within ``max_seconds`` between each source and every node, as a sparse matrix.
 
@@ -137,7 +137,10 @@ def catchments(
     direction
         ``"to"`` (default): time from each node to the source, as a resident travels to a site.
     batch_nodes
-        Bound on the nodes searched in one batch, which bounds memory: about 100 bytes each.
+        Bound on the junctions searched in one batch (all sources' copies together), which
+        bounds the working memory: about 350 bytes each, so ~90 MB by default. Larger batches
+        are not faster (a county's 30-minute drive catchments: 1.5 s at 250,000, 2.5 s and
+        +880 MB at 2,000,000). The result itself takes ~70 bytes a pair while it is assembled.
 
     Returns
     -------
