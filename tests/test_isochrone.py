@@ -78,10 +78,15 @@ def test_small_batches_change_nothing() -> None:
     rng = np.random.default_rng(3)
     g = grid(12)
     sources = rng.choice(g.n_nodes, 30)
-    whole = catchments(g, sources, 450.0)
-    batched = catchments(g, sources, 450.0, batch_nodes=10)
-    assert (whole != batched).nnz == 0
-    np.testing.assert_array_equal(whole.indptr, batched.indptr)
+    # Some access legs beyond the threshold: empty rows between the batches.
+    access = np.where(rng.random(30) < 0.2, 500.0, rng.uniform(0, 60, 30))
+    whole = catchments(g, sources, 450.0, source_seconds=access)
+    assert whole.nnz and np.diff(whole.indptr)[access > 450].sum() == 0
+    for batch_nodes in (1, 10, 100):
+        batched = catchments(g, sources, 450.0, source_seconds=access, batch_nodes=batch_nodes)
+        np.testing.assert_array_equal(whole.indptr, batched.indptr)
+        np.testing.assert_array_equal(whole.indices, batched.indices)
+        np.testing.assert_array_equal(whole.data, batched.data)
 
 
 def test_lookup_tables_filled_one_copy_at_a_time_change_nothing(
@@ -241,6 +246,22 @@ def test_demand_catchments_agree_with_nearest_times() -> None:
     within = best <= 600.0
     np.testing.assert_allclose(from_matrix[within], best[within], atol=1e-9)
     assert np.all(np.isinf(from_matrix[~within]))
+
+    # Taken a few sources at a time, the matrix is the same, zero times included.
+    sources = catchments(g, cands, 600.0, source_seconds=access)
+    for batch_pairs in (1, 50, 10**9):
+        part = demand_catchments(sources, snap, 600.0, batch_pairs=batch_pairs)
+        assert part.shape == m.shape and part.nnz == m.nnz
+        assert (part.indptr == m.indptr).all() and (part.indices == m.indices).all()
+        assert (part.data == m.data).all()
+    at_zero = Snap(
+        node=np.array([cands[0]]), distance_m=np.zeros(1), access_s=np.zeros(1),
+        status=np.zeros(1, dtype=np.int8),
+    )  # fmt: skip
+    zero = demand_catchments(catchments(g, cands[:3], 600.0), at_zero, 600.0, batch_pairs=1)
+    assert zero.nnz >= 1 and zero[0, 0] == 0.0 and 0 in zero.getrow(0).indices
+    none = demand_catchments(catchments(g, [], 600.0), snap, 600.0)
+    assert none.shape == (0, snap.node.size) and none.nnz == 0
 
 
 # --- isochrone pieces ----------------------------------------------------------------------------
