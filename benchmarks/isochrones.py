@@ -162,7 +162,13 @@ def load(county: str, n_facilities: int, n_candidates: int, seed: int) -> tuple[
         graph = TravelGraph.from_roads(table, mode="walk", walk_speed_mps=1.0)
         _ = graph.max_speed_mps, graph.csr_reversed, graph.component, graph.junction_tree
         chains = graph.chains  # and what the searches cache on it
-        _ = chains.backward.compact, chains.forward.compact, chains.ends, chains.lengths
+        _ = (
+            chains.backward.compact,
+            chains.forward.compact,
+            chains.ends,
+            chains.lengths,
+            chains.ends_of,
+        )
     rng = np.random.default_rng(seed)
     main = np.flatnonzero(graph.component == 0)
     problem = Problem(

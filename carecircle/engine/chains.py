@@ -88,6 +88,11 @@ class Chains:
         return np.diff(self.start)
 
     @cached_property
+    def ends_of(self) -> tuple[IntArray, IntArray]:
+        """Per index of ``order``: the ends ``a`` and ``b`` of the node's chain."""
+        return np.repeat(self.a, self.lengths), np.repeat(self.b, self.lengths)
+
+    @cached_property
     def junctions(self) -> tuple[IntArray, IntArray]:
         """The junctions, and each node's position among them (-1 for interior nodes)."""
         nodes = np.flatnonzero(self.chain < 0)
@@ -293,12 +298,11 @@ class ChainView:
         ch = self.chains
         on_chain = seeds[ch.chain[seeds] >= 0]
         kept = seconds[on_chain], owner[on_chain]  # seeds have their times from the search
-        # Every chain node at once, each chain's ends repeated along it.
-        n = ch.lengths
-        from_a = np.repeat(seconds[ch.a], n) + self.from_a
-        from_b = np.repeat(seconds[ch.b], n) + self.from_b
-        by = np.repeat(owner[ch.a], n), np.repeat(owner[ch.b], n)
-        self._fill(seconds, owner, None, by, from_a, from_b, limit)
+        # Every chain node at once, from the ends of its chain.
+        a, b = ch.ends_of
+        from_a = seconds[a] + self.from_a
+        from_b = seconds[b] + self.from_b
+        self._fill(seconds, owner, ch.order, (a, b), from_a, from_b, limit)
         if on_chain.size == 0:
             return
         seconds[on_chain], owner[on_chain] = kept
@@ -320,20 +324,17 @@ class ChainView:
             hi[keep],
             node[keep],
         )
-        left = np.where(before >= lo, ch.order[np.maximum(before, 0)], ch.a[ch.chain[node]])
+        left = np.where(before >= lo, ch.order[np.maximum(before, 0)], a[i])
         from_left = seconds[left] + np.where(
             before >= lo, self.from_a[i] - self.from_a[np.maximum(before, 0)], self.from_a[i]
         )
         inside = after < hi
-        right = np.where(
-            inside, ch.order[np.minimum(after, ch.order.size - 1)], ch.b[ch.chain[node]]
-        )
+        right = np.where(inside, ch.order[np.minimum(after, ch.order.size - 1)], b[i])
         safe = np.minimum(after, ch.order.size - 1)
         from_right = seconds[right] + np.where(
             inside, self.to_a[safe] - self.to_a[i], self.from_b[i]
         )
-        by = owner[left], owner[right]
-        self._fill(seconds, owner, i, by, from_left, from_right, limit)
+        self._fill(seconds, owner, node, (left, right), from_left, from_right, limit)
 
     def seeds(
         self, sources: IntArray, offsets: FloatArray, limit: float
@@ -424,23 +425,24 @@ class ChainView:
         keep = best <= limit
         return rows[q[keep]], ch.order[i[keep]], best[keep]
 
+    @staticmethod
     def _fill(
-        self,
         seconds: FloatArray,
         owner: IntArray,
-        i: IntArray | None,
-        by: tuple[IntArray, IntArray],
+        node: IntArray,
+        anchors: tuple[IntArray, IntArray],
         from_left: FloatArray,
         from_right: FloatArray,
         limit: float,
     ) -> None:
-        """Nodes ``order[i]`` (all if None) from the nearer of two anchors: times and owners."""
-        node = self.chains.order if i is None else self.chains.order[i]
-        left_wins = from_left <= from_right
-        best = np.where(left_wins, from_left, from_right)
-        reached = best <= limit
-        seconds[node] = np.where(reached, best, np.inf)
-        owner[node] = np.where(reached, np.where(left_wins, *by), -1)
+        """Chain nodes from the nearer of their two anchors (nodes): times and owners."""
+        who = owner[np.where(from_left <= from_right, *anchors)]
+        best = np.minimum(from_left, from_right)
+        beyond = best > limit
+        best[beyond] = np.inf
+        who[beyond] = -1
+        seconds[node] = best
+        owner[node] = who
 
 
 def _first(
