@@ -14,8 +14,8 @@ ring or street that has no junction of its own. Interior nodes form chains
 (``a == b`` for a loop). A chain that ends in a dead end is *pendant*: a spur entered and left
 by ``a`` only (``b == a``, no way by ``b``), with no arc in the junction graph, since no shortest
 path between junctions runs into a spur; this leaves 28 % fewer junctions in Yuba County's walk
-graph, 14 % fewer in Imperial County's. A source on an interior node splits its chain for that search
-(:meth:`ChainView.split_arcs`).
+graph, 14 % fewer in Imperial County's. A source on an interior node splits its chain for that
+search (:meth:`ChainView.split_arcs`).
 
 Times along a chain are sums of its arcs added up from the chain's ends, not from the source as
 a search adds them, so they match a whole-graph Dijkstra to the last bits (1e-11 s on county
