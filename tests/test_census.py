@@ -25,7 +25,7 @@ BRISTOL = POPULATION / "bristol-ghs-pop" / "GHS_POP_GPW42015_GLOBE_R2015A_54009_
 
 # Every raster in ../shared/data/population with its total (persons, nodata excluded). SOURCES.md
 # gives: 65+ 90,811; 60-65 46,796; GHA15 3.88 M / adj 3.92 M; Kathmandu 2020 2.06 M / UNadj
-# 2.20 M; Bristol 915,318.
+# 2.20 M; Bristol 915,318; the Wuhan 60+ bands by sex sum to 1,942,653.
 TOTALS = {
     "accra-worldpop-agesex-2015/GHA14_A0005_adjv1.tif": 336_486.1,
     "accra-worldpop-agesex-2015/GHA14_A0510_adjv1.tif": 328_917.6,
@@ -46,7 +46,22 @@ TOTALS = {
     "bristol-ghs-pop/GHS_POP_GPW42015_GLOBE_R2015A_54009_250_v1_0.tif": 915_317.8,
     "kathmandu-worldpop/NPL_ppp_v2c_2020.tif": 2_063_744.8,
     "kathmandu-worldpop/NPL_ppp_v2c_2020_UNadj.tif": 2_196_646.9,
+    "wuhan-worldpop-agesex-60plus/pop_60_f_wuhan.tif": 321_181.4,
+    "wuhan-worldpop-agesex-60plus/pop_60_m_wuhan.tif": 333_791.0,
+    "wuhan-worldpop-agesex-60plus/pop_65_f_wuhan.tif": 273_428.3,
+    "wuhan-worldpop-agesex-60plus/pop_65_m_wuhan.tif": 277_983.8,
+    "wuhan-worldpop-agesex-60plus/pop_70_f_wuhan.tif": 174_386.4,
+    "wuhan-worldpop-agesex-60plus/pop_70_m_wuhan.tif": 166_971.7,
+    "wuhan-worldpop-agesex-60plus/pop_75_f_wuhan.tif": 109_264.5,
+    "wuhan-worldpop-agesex-60plus/pop_75_m_wuhan.tif": 97_802.4,
+    "wuhan-worldpop-agesex-60plus/pop_80_f_wuhan.tif": 109_949.0,
+    "wuhan-worldpop-agesex-60plus/pop_80_m_wuhan.tif": 77_894.8,
 }
+
+
+def test_wuhan_60_plus_bands_sum_to_the_published_total() -> None:
+    wuhan = [v for k, v in TOTALS.items() if k.startswith("wuhan")]
+    assert len(wuhan) == 10 and sum(wuhan) == pytest.approx(1_942_653, abs=1)
 
 
 def test_every_shared_raster_is_listed() -> None:
