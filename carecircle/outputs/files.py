@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from carecircle.errors import InterruptedAfterWriting
+from carecircle.safe import defuse_formula
 
 __all__ = ["clean_json", "staged_dir", "write_csv", "write_json"]
 
@@ -153,10 +154,24 @@ def write_json(path: Path, data: Any) -> None:
 
 
 def write_csv(path: Path, rows: Sequence[dict[str, Any]], *, columns: Sequence[str] = ()) -> None:
-    """UTF-8 with BOM so Excel on a Chinese Windows opens it correctly; NaN written as empty."""
+    """UTF-8 with BOM so Excel on a Chinese Windows opens it correctly; NaN written as empty.
+
+    Names come from the county's layers and from submitted plans, so every text cell (the header
+    too) goes through :func:`~carecircle.safe.defuse_formula`: text beginning with ``=``,
+    ``+``, ``-``, ``@``, a tab or a carriage return is written with a leading ``'`` and opens as
+    text, not as a formula. Numbers are written as numbers (``-5.0`` stays ``-5.0``).
+    """
     names = list(dict.fromkeys([*columns, *(k for row in rows for k in row)]))
     with path.open("w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.DictWriter(fh, fieldnames=names, extrasaction="ignore")
-        writer.writeheader()
+        writer.writerow({k: defuse_formula(k) for k in names})
         for row in rows:
-            writer.writerow({k: "" if v is None else v for k, v in clean_json(row).items()})
+            writer.writerow({k: _csv_cell(v) for k, v in clean_json(row).items()})
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None:
+        return ""
+    if isinstance(value, list | dict):  # written as its str(); defused like any other text
+        value = str(value)
+    return defuse_formula(value)

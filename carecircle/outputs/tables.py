@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
@@ -23,6 +24,7 @@ from carecircle.outputs.layers import OutputLayers
 from carecircle.pipeline import RunResult
 from carecircle.planning.findings import findings_table
 from carecircle.recommend import SITE_COLUMNS
+from carecircle.safe import defuse_formula
 
 __all__ = ["SHEETS", "write_xlsx"]
 
@@ -169,12 +171,24 @@ def _sites_frame(layers: OutputLayers) -> pd.DataFrame:
 
 
 def _cell(value: Any) -> Any:
+    """A value openpyxl writes as data, never as a formula.
+
+    Names are untrusted (county layers, submitted plans). Text is defused by the OWASP rule
+    (:func:`~carecircle.safe.defuse_formula`: a first character ``=``, ``+``, ``-``, ``@``, tab
+    or carriage return gets a leading ``'``), so openpyxl, which makes any text starting with
+    ``=`` a formula, stores it as a text cell (shown with its ``'`` in Excel, WPS and LibreOffice).
+    Control characters an xlsx cannot hold (ESC, NUL, ...) are written as ``\\x1b``-style escapes
+    rather than failing the run. Numbers stay numbers, negative ones included.
+    """
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, list | tuple | dict):
-        return str(value)
+        value = str(value)
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub(lambda m: f"\\x{ord(m.group()):02x}", value)
+        return defuse_formula(value)
     return None if value is pd.NA else value
 
 
@@ -182,7 +196,7 @@ def _sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
     columns = list(frame.columns)
     for j, col in enumerate(columns, start=1):
         zh, en = HEADERS.get(col, (col, col))
-        cell = ws.cell(row=1, column=j, value=f"{zh} / {en}" if zh != en else zh)
+        cell = ws.cell(row=1, column=j, value=_cell(f"{zh} / {en}" if zh != en else zh))
         cell.font = Font(bold=True)
         cell.fill = _HEAD_FILL
         cell.alignment = Alignment(wrap_text=True, vertical="top")
