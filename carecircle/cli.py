@@ -2,6 +2,10 @@
 
 Commands parse arguments, call one library function and print; errors of ours become a one-line
 message (Chinese first, English alongside) and exit code 2, with nothing half-written.
+
+Names and messages echoed here may come from untrusted files (a developer's plan, a county's
+layers): every such value goes through :func:`carecircle.safe.terminal_text` first, so an escape
+sequence, a carriage return or a newline inside a name cannot rewrite or add lines of the output.
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ import click
 
 from carecircle import __version__
 from carecircle.errors import CareCircleError, InterruptedAfterWriting, ScenarioError
+from carecircle.safe import terminal_text
 
 EXIT_BAD_INPUT = 2
+
+# Longest line of an error message or a reason echoed (characters, after escaping): long enough
+# for every message of ours, short enough that a value of a megabyte cannot flood the terminal.
+_LINE = 1000
 
 
 @contextmanager
@@ -27,10 +36,10 @@ def _friendly_errors() -> Iterator[None]:
     try:
         yield
     except ScenarioError as exc:
-        click.echo(str(exc), err=True)
+        click.echo(_scenario_message(exc), err=True)
         sys.exit(EXIT_BAD_INPUT)
     except CareCircleError as exc:
-        click.echo(f"错误 / error: {exc}", err=True)
+        click.echo(f"错误 / error: {terminal_text(exc, limit=_LINE)}", err=True)
         sys.exit(EXIT_BAD_INPUT)
     except InterruptedAfterWriting:
         click.echo("已中断，结果已完整写出 / interrupted after the outputs were written", err=True)
@@ -38,6 +47,31 @@ def _friendly_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("已中断，未写出任何结果 / interrupted; no output was written", err=True)
         sys.exit(130)
+
+
+def _scenario_message(exc: ScenarioError) -> str:
+    """The error's own lines (a heading, then one per problem), each made safe on its own.
+
+    The message is rebuilt from its parts rather than split at newlines, so a newline inside a
+    value quoted in a problem is escaped and cannot pass for another problem.
+    """
+    if not exc.problems:
+        return terminal_text(exc, limit=_LINE)
+    safe = ScenarioError(
+        terminal_text(exc.source, limit=_LINE),
+        [
+            (terminal_text(key, limit=_LINE), terminal_text(msg, limit=_LINE))
+            for key, msg in exc.problems
+        ],
+    )
+    return str(safe)
+
+
+class _LogFormatter(logging.Formatter):
+    """Each log message on one line, made safe: library messages may quote names from files."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return terminal_text(super().formatMessage(record), limit=_LINE)
 
 
 class _StageClock:
@@ -51,13 +85,13 @@ class _StageClock:
     def __call__(self, i: int, n: int, label: str) -> None:
         self.close()
         if not self.quiet:
-            click.echo(f"[{i}/{n}] {label} ...", err=True)
+            click.echo(f"[{i}/{n}] {terminal_text(label, limit=_LINE)} ...", err=True)
         self.last = (label, time.perf_counter())
 
     def message(self, label: str) -> None:
         self.close()
         if not self.quiet:
-            click.echo(f"      {label} ...", err=True)
+            click.echo(f"      {terminal_text(label, limit=_LINE)} ...", err=True)
         self.last = (label, time.perf_counter())
 
     def close(self) -> None:
@@ -74,9 +108,9 @@ class _StageClock:
 def main(ctx: click.Context, verbose: int, quiet: int) -> None:
     """carecircle: 养老服务圈规划工具 / planner for county elderly-care service networks."""
     level = logging.WARNING - 10 * verbose + 10 * quiet
-    logging.basicConfig(
-        level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_LogFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=max(level, logging.DEBUG), handlers=[handler])
     ctx.obj = {"quiet": quiet > 0}
 
 
@@ -233,9 +267,18 @@ def check_plan(
         f"{counts['fail_advisory']} 参考 advisory, {counts['not_assessable']} 无法评估 not assessable"
     )
     for v in check.failed:
-        click.echo(f"  ✗ {v.rule_id} {v.object_name}: {v.reason_zh} / {v.reason_en} [{v.citation}]")
+        click.echo(_failed_line(v.rule_id, v.object_name, v.reason_zh, v.reason_en, v.citation))
     click.echo(f"审查结果 / verdicts: {paths['verdicts.html'].resolve()}")
     sys.exit(check.exit_code)
+
+
+def _failed_line(rule_id: str, name: str, reason_zh: str, reason_en: str, citation: str) -> str:
+    """``  ✗ rule name: reason / reason [clause]`` on one line; the name cut at 80 characters."""
+    reason = " / ".join(terminal_text(r, limit=_LINE) for r in (reason_zh, reason_en))
+    return (
+        f"  ✗ {terminal_text(rule_id, limit=_LINE)} {terminal_text(name)}: {reason} "
+        f"[{terminal_text(citation, limit=_LINE)}]"
+    )
 
 
 @main.command()
@@ -328,7 +371,7 @@ def batch(
 
     def say(line: str) -> None:
         if not quiet:
-            click.echo(line, err=True)
+            click.echo(terminal_text(line, limit=_LINE), err=True)
 
     with _friendly_errors():
         try:
@@ -350,7 +393,9 @@ def batch(
             detail = c.reason or ""
         else:
             detail = f"覆盖率 / circle {share * 100:.1f}%" if share is not None else ""
-        click.echo(f"{c.name}: {labels[c.status]}; {detail}")
+        click.echo(
+            f"{terminal_text(c.name)}: {labels[c.status]}; {terminal_text(detail, limit=_LINE)}"
+        )
     click.echo(f"全省汇总 / province summary: {outcome.summary_path.resolve()}")
     click.echo(f"地图索引 / map index: {outcome.index_path.resolve()}")
     sys.exit(outcome.exit_code)
