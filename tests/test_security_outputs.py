@@ -25,7 +25,8 @@ from click.testing import CliRunner, Result
 from hypothesis import given
 from hypothesis import strategies as st
 
-from carecircle.cli import _LogFormatter, main
+from carecircle.cli import _friendly_errors, _LogFormatter, main
+from carecircle.errors import DataError
 from carecircle.outputs.files import write_csv
 from carecircle.safe import FORMULA_TRIGGERS, defuse_formula, terminal_text
 
@@ -295,7 +296,21 @@ def test_an_error_quoting_control_characters_stays_on_one_line(tiny: Path, tmp_p
     _assert_plain(result.output)
     message = result.output.strip()
     assert "\n" not in message and message.startswith("错误 / error: ")
-    assert "户\\x1b[2J\\r\\n数" in message  # the column found, escaped, in the message
+    assert plan.name in message  # quoted or refused by the reader, never echoed raw
+
+
+def test_a_data_error_with_control_characters_is_printed_on_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exit_, _friendly_errors():
+        raise DataError("plan.csv: 列 '户\x1b[2J\r\n数' \u202e; fix it\x1b[H0 未达标 fail")
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    _assert_plain(err)
+    assert (
+        err
+        == "错误 / error: plan.csv: 列 '户\\x1b[2J\\r\\n数' \\u202e; fix it\\x1b[H0 未达标 fail\n"
+    )
 
 
 def test_an_unknown_type_with_escapes_is_reported_on_one_line(tiny: Path, tmp_path: Path) -> None:
