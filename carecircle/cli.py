@@ -10,9 +10,11 @@ sequence, a carriage return or a newline inside a name cannot rewrite or add lin
 
 from __future__ import annotations
 
+import errno
 import logging
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,6 +27,9 @@ from carecircle.errors import CareCircleError, InterruptedAfterWriting, Scenario
 from carecircle.safe import terminal_text
 
 EXIT_BAD_INPUT = 2
+EXIT_INTERNAL = 3  # a bug of ours: not the input's fault, not a failed rule
+EXIT_NO_SPACE = 4  # the disk filled up (or a file grew past the system's limit) while writing
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 # Longest line of an error message or a reason echoed (characters, after escaping): long enough
 # for every message of ours, short enough that a value of a megabyte cannot flood the terminal.
@@ -47,6 +52,31 @@ def _friendly_errors() -> Iterator[None]:
     except KeyboardInterrupt:
         click.echo("已中断，未写出任何结果 / interrupted; no output was written", err=True)
         sys.exit(130)
+    except OSError as exc:
+        where = terminal_text(exc.filename or "", limit=200)
+        if exc.errno in _NO_SPACE:
+            click.echo(
+                f"错误 / error: 磁盘空间不足，无法写出 {where} / no space left while writing {where} "
+                f"({exc.strerror}); free some space and run again; the previous outputs are kept",
+                err=True,
+            )
+            sys.exit(EXIT_NO_SPACE)
+        click.echo(
+            f"错误 / error: 无法读写 {where} / cannot read or write {where} ({exc.strerror}); "
+            "check the path and its permissions",
+            err=True,
+        )
+        sys.exit(EXIT_BAD_INPUT)
+    except Exception as exc:  # a bug of ours: one line, and the traceback with -v
+        if logging.getLogger().isEnabledFor(logging.INFO):
+            traceback.print_exc()
+        click.echo(
+            f"内部错误 / internal error ({type(exc).__name__}: {terminal_text(exc, limit=200)}); "
+            "this is a bug in carecircle, not in your data: please report it with the command "
+            "and its input (-v shows the traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_INTERNAL)
 
 
 def _scenario_message(exc: ScenarioError) -> str:
@@ -125,6 +155,56 @@ def _out_option(default: str) -> Callable[[Callable[..., Any]], Callable[..., An
     )
 
 
+def _parse_limits(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, float]:
+    from carecircle.scenario import InputLimits
+
+    out: dict[str, float] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        key = key.strip()
+        if not sep or key not in InputLimits.model_fields:
+            raise click.BadParameter(
+                f"{terminal_text(item, limit=60)}: 须为 键=值 / give KEY=VALUE with a key of "
+                f"{', '.join(InputLimits.model_fields)}"
+            )
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise click.BadParameter(
+                f"{terminal_text(item, limit=60)}: 值须为数字 / the value must be a number"
+            ) from None
+    return out
+
+
+_LIMIT_OPTION = click.option(
+    "--limit",
+    "limits",
+    multiple=True,
+    metavar="KEY=VALUE",
+    callback=_parse_limits,
+    help="Raise one of the scenario's input limits for this command, e.g. plan_rows=20000 "
+    "(repeatable; see `limits:` in the README).",
+)
+
+
+def _with_limits(sc: Any, limits: dict[str, float]) -> Any:
+    """The scenario with ``--limit`` values applied (checked like the scenario's own)."""
+    if not limits:
+        return sc
+    from pydantic import ValidationError
+
+    try:
+        raised = sc.limits.raised(limits)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ScenarioError(
+            "--limit", [(f"limits.{first['loc'][0]}", terminal_text(first["msg"], limit=200))]
+        ) from None
+    return sc.model_copy(update={"limits": raised})
+
+
 _DATA_OPTION = click.option(
     "--data",
     "data_from",
@@ -182,8 +262,15 @@ def demo_data(ctx: click.Context, out_dir: Path, size: str, seed: int) -> None:
 @click.argument("scenario", type=click.Path(path_type=Path))
 @_out_option("maps/<scenario name>/")
 @_DATA_OPTION
+@_LIMIT_OPTION
 @click.pass_context
-def run(ctx: click.Context, scenario: Path, out_dir: Path | None, data_from: str | None) -> None:
+def run(
+    ctx: click.Context,
+    scenario: Path,
+    out_dir: Path | None,
+    data_from: str | None,
+    limits: dict[str, float],
+) -> None:
     """运行情景：评估15分钟养老服务圈并出图 / score the circle and write the map and report."""
     from carecircle.outputs import write_outputs
     from carecircle.pipeline import run_scenario
@@ -191,7 +278,7 @@ def run(ctx: click.Context, scenario: Path, out_dir: Path | None, data_from: str
 
     clock = _StageClock(ctx.obj["quiet"])
     with _friendly_errors():
-        sc = load_scenario(scenario, data_from=data_from)
+        sc = _with_limits(load_scenario(scenario, data_from=data_from), limits)
         result = run_scenario(sc, progress=clock)
         out = out_dir or Path("maps") / sc.name
         paths = write_outputs(result, out, progress=clock.message)
@@ -241,13 +328,20 @@ def _siting_lines(siting: dict[str, Any]) -> list[str]:
 )
 @_out_option("maps/<scenario name>/plan-check/")
 @_DATA_OPTION
+@_LIMIT_OPTION
 @click.pass_context
 def check_plan(
-    ctx: click.Context, plan: Path, scenario: Path, out_dir: Path | None, data_from: str | None
+    ctx: click.Context,
+    plan: Path,
+    scenario: Path,
+    out_dir: Path | None,
+    data_from: str | None,
+    limits: dict[str, float],
 ) -> None:
     """审查用地配置方案 / check an allocation plan rule by rule.
 
-    Exit code 0 when every applicable rule passes, 1 when any fails, 2 on bad input.
+    Exit code 0 when every applicable rule passes, 1 when any fails, 2 on bad input, 3 on an
+    internal error, 4 when the disk fills up while writing.
     """
     from carecircle.outputs.verdicts import write_verdicts
     from carecircle.planning.plancheck import review_plan
@@ -256,7 +350,7 @@ def check_plan(
 
     clock = _StageClock(ctx.obj["quiet"])
     with _friendly_errors():
-        sc = load_scenario(scenario, data_from=data_from)
+        sc = _with_limits(load_scenario(scenario, data_from=data_from), limits)
         proposal = read_plan(plan, sc)
         check = review_plan(proposal, sc, progress=clock)
         paths = write_verdicts(check, sc, out_dir or Path("maps") / sc.name / "plan-check")

@@ -8,6 +8,8 @@ where a member of the public or a planner will read them.
 
 from __future__ import annotations
 
+from carecircle.safe import terminal_text
+
 
 class CareCircleError(Exception):
     """Root of every error carecircle raises on purpose."""
@@ -46,3 +48,20 @@ class InfeasibleError(CareCircleError, ValueError):
 
 class InterruptedAfterWriting(KeyboardInterrupt):
     """Ctrl-C arrived while the outputs were being moved into place; they were all moved first."""
+
+
+class LimitExceeded(DataError):
+    """An input is larger than a documented limit (``limits:`` in the scenario); the message
+    names the limit's key and how to raise it."""
+
+
+def excerpt(value: object, limit: int = 40, *, quote: bool = True) -> str:
+    """A value from a file as a message may quote it: control characters escaped visibly
+    (``\\x1b``, ``\\n``, ``\\u202e``; :func:`carecircle.safe.terminal_text`), cut to ``limit``
+    characters with an ellipsis, in quotes unless ``quote`` is False (items of a list).
+
+    Messages quote data only through this, so no file content beyond a short excerpt, and no
+    character that could rewrite the terminal, ever reaches an error line.
+    """
+    text = terminal_text(value, limit=limit)
+    return f"'{text}'" if quote else text

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -19,7 +20,7 @@ import shapely
 from pyproj import CRS
 
 from carecircle import engine, recommend
-from carecircle.errors import DataError
+from carecircle.errors import DataError, excerpt
 from carecircle.planning import gaps, policy
 from carecircle.planning.findings import findings_table
 from carecircle.scenario import TIERS, Scenario
@@ -89,7 +90,10 @@ def run_scenario(
     inputs = _read_admin(scenario)
     step()
     net = network.roads_from_source(
-        scenario.data.network, area=_buffered_wgs84(inputs, scenario), to_crs=inputs.crs
+        scenario.data.network,
+        area=_buffered_wgs84(inputs, scenario),
+        to_crs=inputs.crs,
+        limits=scenario.limits,
     )
     net_report = dict(net.report)
     step()
@@ -154,18 +158,22 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
 
 def _read_admin(scenario: Scenario) -> _Inputs:
     src = scenario.data
-    boundary = layers.read_layer(scenario.area.boundary, kind="boundary", to_crs="EPSG:4326")
+    boundary = layers.read_layer(
+        scenario.area.boundary, kind="boundary", to_crs="EPSG:4326", limits=scenario.limits
+    )
     crs = layers.working_crs(scenario.crs, boundary)
     outline = gpd.GeoDataFrame(
         geometry=[shapely.union_all(boundary.to_crs(crs).geometry.to_numpy())], crs=crs
     )
-    townships = layers.read_layer(src.townships, kind="townships", to_crs=crs)
-    villages = layers.read_layer(src.villages, kind="villages", to_crs=crs)
+    townships = layers.read_layer(
+        src.townships, kind="townships", to_crs=crs, limits=scenario.limits
+    )
+    villages = layers.read_layer(src.villages, kind="villages", to_crs=crs, limits=scenario.limits)
     unknown = sorted(set(villages["township"]) - set(townships["id"]))
     if unknown:
         raise DataError(
             f"{src.villages.path}: {len(unknown)} 个村的乡镇代码在乡镇图层中不存在 / village township "
-            f"code(s) not in the townships layer ({', '.join(unknown[:5])}); check the `township` column"
+            f"code(s) not in the townships layer ({', '.join(excerpt(u, 30, quote=False) for u in unknown[:5])}); check the `township` column"
         )
     reports = {
         "repaired_geometries": {
@@ -259,12 +267,20 @@ def _demand(scenario: Scenario, inputs: _Inputs) -> census.Demand:
     pop = scenario.data.population
     area = inputs.boundary.geometry.iloc[0]
     if pop.points is not None:
-        frame = layers.read_layer(pop.points, kind="population", to_crs=inputs.crs)
+        frame = layers.read_layer(
+            pop.points, kind="population", to_crs=inputs.crs, limits=scenario.limits
+        )
         return census.demand_from_points(
             frame, area, grid_m=pop.grid_m, source=str(pop.points.path)
         )
     return census.demand_from_rasters(
-        pop.raster, pop.older_rasters, area, inputs.crs, to_crs=inputs.crs, grid_m=pop.grid_m
+        pop.raster,
+        pop.older_rasters,
+        area,
+        inputs.crs,
+        to_crs=inputs.crs,
+        grid_m=pop.grid_m,
+        max_cells=scenario.limits.raster_cells,
     )
 
 
@@ -275,6 +291,9 @@ def _share_per_cell(
     shares, census_report = _older_shares(scenario, inputs)
     township_ids = inputs.townships["id"].to_numpy()
     default = census_report["share"]
+    by_key = census_report.pop("residents_by_key", None)
+    if by_key:
+        _check_census_agrees(scenario, cells, township_ids, by_key)
     cells.attrs["census"] = census_report
     return np.array(
         [
@@ -283,6 +302,36 @@ def _share_per_cell(
         ],
         dtype=np.float64,
     )
+
+
+def _check_census_agrees(
+    scenario: Scenario,
+    cells: gpd.GeoDataFrame,
+    township_ids: npt.NDArray[Any],
+    census_residents: dict[str, float],
+) -> None:
+    """Refuse a residents raster and a census table that differ by more than the tolerance,
+    compared over the townships both cover (a raster in persons per km², another year's table,
+    another county's file)."""
+    pop = scenario.data.population
+    covered = np.array([str(t) in census_residents for t in township_ids], dtype=bool)
+    in_both = np.array([t >= 0 and covered[t] for t in cells["township"]], dtype=bool)
+    raster = float(cells["residents"].to_numpy()[in_both].sum())
+    table = sum(census_residents[str(t)] for t in township_ids[covered])
+    if table <= 0 or raster <= 0:
+        return
+    ratio = raster / table
+    tolerance = pop.census_tolerance
+    if ratio > tolerance or ratio < 1 / tolerance:
+        assert pop.older_table is not None
+        raise DataError(
+            f"{pop.raster}: 栅格人口与普查表相差 {ratio:.2f} 倍 / the raster holds {raster:,.0f} "
+            f"residents where the census table {Path(pop.older_table.path).name} has "
+            f"{table:,.0f} (×{ratio:.2f}, over the {int(covered.sum())} townships both cover); "
+            "check the raster's unit (persons per cell), year and extent and the table's "
+            f"`total:` column; if both are right, set data.population.census_tolerance above "
+            f"{max(ratio, 1 / ratio):.1f}"
+        )
 
 
 def _locate(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> npt.NDArray[np.int64]:
@@ -299,7 +348,7 @@ def _older_shares(scenario: Scenario, inputs: _Inputs) -> tuple[dict[str, float]
     if pop.older_table is None:
         share = float(pop.older_share or 0.0)
         return {}, {"source": "older_share", "share": share}
-    shares, totals = census.older_shares(pop.older_table)
+    shares, totals = census.older_shares(pop.older_table, limits=scenario.limits)
     ids = set(inputs.townships["id"])
     totals["townships_without_row"] = sorted(ids - set(shares))
     totals["rows_without_township"] = sorted(set(shares) - ids)
@@ -313,9 +362,9 @@ def _read_facilities(
     scenario: Scenario, inputs: _Inputs, extra: gpd.GeoDataFrame | None = None
 ) -> gpd.GeoDataFrame:
     spec = scenario.data.facilities
-    facilities = layers.read_layer(spec, kind="facilities", to_crs=inputs.crs).reset_index(
-        drop=True
-    )
+    facilities = layers.read_layer(
+        spec, kind="facilities", to_crs=inputs.crs, limits=scenario.limits
+    ).reset_index(drop=True)
     facilities["source"] = "register"
     if extra is not None and len(extra):
         facilities = _with_extra(facilities, extra, inputs.crs)
@@ -346,7 +395,7 @@ def _with_extra(
     if clash:
         raise DataError(
             f"新增设施编号与现有设施重复 / added facility ids already in the register: "
-            f"{', '.join(clash[:5])}; give the new facilities their own ids"
+            f"{', '.join(excerpt(c, 30, quote=False) for c in clash[:5])}; give the new facilities their own ids"
         )
     added = extra.to_crs(crs).assign(id=extra["id"].astype(str), source="plan")
     merged = pd.concat([facilities, added], ignore_index=True)

@@ -80,7 +80,12 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
     parcels = (
         None
         if scenario.data.candidates is None
-        else layers.read_layer(scenario.data.candidates, kind="candidates", to_crs=run.boundary.crs)
+        else layers.read_layer(
+            scenario.data.candidates,
+            kind="candidates",
+            to_crs=run.boundary.crs,
+            limits=scenario.limits,
+        )
     )
     homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run, parcels)
     frames.append(home_sites)

@@ -31,6 +31,7 @@ from pydantic import (
     model_validator,
 )
 
+from carecircle import guard
 from carecircle.errors import ScenarioError
 from carecircle.planning import policy
 
@@ -38,6 +39,7 @@ __all__ = [
     "TIERS",
     "Basemap",
     "FacilityTier",
+    "InputLimits",
     "LayerFormat",
     "LayerSource",
     "PlanSpec",
@@ -103,8 +105,14 @@ def _resolve_path(value: Path, info: ValidationInfo) -> Path:
         raise ValueError(
             f"路径无效 / unusable path {_short(str(value))} ({exc.strerror or exc}); fix the path"
         ) from None
-    if (info.context or {}).get("check_files", True) and not exists:
-        raise ValueError(f"文件不存在 / file not found: {path}{_missing_hint(path)}")
+    if (info.context or {}).get("check_files", True):
+        if not exists:
+            raise ValueError(f"文件不存在 / file not found: {path}{_missing_hint(path)}")
+        if guard.system_path(path) or not path.is_file():
+            raise ValueError(
+                f"不是数据文件 / not a data file: {path} (a folder, device or system file); "
+                "give the path of the data file itself"
+            )
     return path
 
 
@@ -227,6 +235,9 @@ class PopulationSource(_Model):
     older_share: Share | None = None
     points: LayerSource | None = None
     grid_m: PositiveFloat = 100.0
+    census_tolerance: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 3.0
+    """The residents raster and the census table (over the townships both cover) may differ by
+    at most this factor; beyond it one of them is in the wrong unit, year or place."""
 
     @model_validator(mode="after")
     def _one_older_source(self) -> PopulationSource:
@@ -275,22 +286,50 @@ class DataSources(_Model):
 
 class StudyArea(_Model):
     boundary: LayerSource
-    buffer_m: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 2000.0
+    buffer_m: Annotated[float, Field(ge=0, le=50_000, allow_inf_nan=False)] = 2000.0
+
+
+# Plausible ranges: outside them a figure is a unit slip (km/h for m/s, seconds for minutes),
+# not a county's choice. Older pedestrians walk 0.4-1.6 m/s; no service circle of the seed
+# documents is more than an hour's walk or two hours' drive.
+WALK_MPS = (0.3, 2.0)
+EBIKE_KMH = (5.0, 40.0)
+DRIVE_KMH = (5.0, 150.0)
+TIER_MAX_MINUTES: Mapping[str, float] = {"walk": 60.0, "ebike": 60.0, "drive": 120.0}
+
+WalkSpeed = Annotated[float, Field(ge=WALK_MPS[0], le=WALK_MPS[1], allow_inf_nan=False)]
 
 
 class TierTravel(_Model):
     mode: TravelMode
     minutes: PositiveFloat
 
+    @model_validator(mode="after")
+    def _plausible(self) -> TierTravel:
+        most = TIER_MAX_MINUTES[self.mode]
+        if self.minutes > most:
+            raise ValueError(
+                f"{self.minutes:g} 分钟超出合理范围 / {self.minutes:g} minutes is beyond "
+                f"{most:g} min for a {self.mode} tier (a unit slip? the threshold is in minutes)"
+            )
+        return self
+
 
 class Travel(_Model):
-    """Speeds. Walking is for older pedestrians: 1.0 m/s design speed, 0.8-1.2 m/s as a band."""
+    """Speeds. Walking is for older pedestrians: 1.0 m/s design speed, 0.8-1.2 m/s as a band.
 
-    walk_speed_mps: PositiveFloat = 1.0
-    walk_speed_band: tuple[PositiveFloat, PositiveFloat] = (0.8, 1.2)
-    ebike_speed_kmh: PositiveFloat = 12.0
-    drive_speeds_kmh: dict[str, PositiveFloat] = Field(default_factory=dict)
-    max_access_m: PositiveFloat = 500.0
+    Each speed must be plausible (walking 0.3-2.0 m/s, e-bike 5-40 km/h, driving 5-150 km/h).
+    """
+
+    walk_speed_mps: WalkSpeed = 1.0
+    walk_speed_band: tuple[WalkSpeed, WalkSpeed] = (0.8, 1.2)
+    ebike_speed_kmh: Annotated[
+        float, Field(ge=EBIKE_KMH[0], le=EBIKE_KMH[1], allow_inf_nan=False)
+    ] = 12.0
+    drive_speeds_kmh: dict[
+        str, Annotated[float, Field(ge=DRIVE_KMH[0], le=DRIVE_KMH[1], allow_inf_nan=False)]
+    ] = Field(default_factory=dict)
+    max_access_m: Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False)] = 500.0
 
 
 Basemap = Literal["none", "osm", "tianditu", "tianditu_img", "gaode"]
@@ -426,6 +465,45 @@ class PlanSpec(_Model):
     types: dict[str, FacilityTier] = Field(default_factory=dict)
 
 
+PositiveInt = Annotated[int, Field(gt=0)]
+
+
+class InputLimits(_Model):
+    """Bounds on the input files a run or a plan check reads (layers and plans are untrusted).
+
+    Each is checked before the heavy read and refused with exit 2 and one line naming the key;
+    a county that really has more data raises the key here (``limits: {rows: 500000}``), and
+    ``carecircle check-plan --limit plan_rows=20000`` raises one for a single check.
+    """
+
+    file_mb: PositiveFloat = 500.0
+    """A layer or table file (GeoPackage, Shapefile .dbf, GeoJSON, CSV, XLSX), as stored."""
+    plan_file_mb: PositiveFloat = 50.0
+    """An allocation plan under review, as stored."""
+    rows: PositiveInt = 200_000
+    """Features or rows of one layer or table."""
+    plan_rows: PositiveInt = 5_000
+    """Rows of an allocation plan (a county plan has tens to hundreds)."""
+    unzipped_mb: PositiveFloat = 1_000.0
+    """What a workbook, .gz or .bz2 file holds once decompressed."""
+    sheet_cells: PositiveInt = 5_000_000
+    """Cells of one worksheet (rows × columns of its used range)."""
+    field_chars: PositiveInt = 2_000
+    """Characters of one text value (a name, a code, an address)."""
+    road_file_mb: PositiveFloat = 2_000.0
+    """A road file (OSM XML, PBF, GraphML), as stored."""
+    osm_nodes: PositiveInt = 5_000_000
+    """Nodes of an OSM XML file, counted before it is parsed (a county has well under 2 M)."""
+    osm_unzipped_mb: PositiveFloat = 2_000.0
+    """What an OSM XML (.gz/.bz2) or PBF file holds once decompressed."""
+    raster_cells: PositiveInt = 400_000_000
+    """Cells of the window read from one population raster (20,000 × 20,000)."""
+
+    def raised(self, overrides: Mapping[str, float]) -> InputLimits:
+        """These limits with ``overrides`` (``{"plan_rows": 20000}``) applied and validated."""
+        return InputLimits.model_validate({**self.model_dump(), **overrides})
+
+
 class Scenario(_Model):
     """A validated scenario. Build it with :func:`load_scenario`."""
 
@@ -440,6 +518,7 @@ class Scenario(_Model):
     policy: Policy = Field(default_factory=Policy)
     siting: Siting | None = None
     plan: PlanSpec | None = None
+    limits: InputLimits = Field(default_factory=InputLimits)
     source_file: Path | None = Field(default=None, exclude=True)
 
     def tier(self, name: str) -> TierTravel:

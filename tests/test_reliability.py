@@ -404,7 +404,7 @@ BAD_INPUTS: dict[str, tuple[Case, tuple[str, ...]]] = {
     "raster-negative": (_raster(_cell(-5.0)), ("negative population", "lowest -5", "fix the cells")),
     "raster-outside-area": (_raster(_far_away), ("does not overlap the study area", "raster bounds")),
     "raster-garbage": (_garbage_raster, ("not a readable GeoTIFF", "export it again as GeoTIFF")),
-    "table-nan": (_census_table(0, "60岁及以上人口", "NaN"), ("row 2", "60岁及以上人口='NaN'", "need numbers")),
+    "table-nan": (_census_table(0, "60岁及以上人口", "NaN"), ("row 2", "60岁及以上人口='NaN'", "need finite numbers")),
     "table-negative": (_census_table(1, "60岁及以上人口", "-3202"), ("row 3", "60岁及以上人口='-3202'", "0 <= older")),
     "table-duplicate-ids": (_census_table(1, "乡镇街道代码", "339021001000"), ("duplicate 乡镇街道代码", "339021001000", "one row")),
     "feature-without-geometry": (_village_without_geometry, ("without geometry", "row 4", "add coordinates or remove")),

@@ -45,8 +45,9 @@ from affine import Affine
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
-from carecircle.errors import DataError
-from carecircle.scenario import OlderTable
+from carecircle import guard
+from carecircle.errors import DataError, excerpt
+from carecircle.scenario import InputLimits, OlderTable
 from carecircle.sources.layers import read_table
 
 __all__ = [
@@ -107,9 +108,12 @@ def demand_from_raster(
     *,
     to_crs: CRS,
     grid_m: float = 100.0,
+    max_cells: int | None = None,
 ) -> Demand:
     """Residents per cell from one population raster (see :func:`demand_from_rasters`)."""
-    return demand_from_rasters(path, (), area, area_crs, to_crs=to_crs, grid_m=grid_m)
+    return demand_from_rasters(
+        path, (), area, area_crs, to_crs=to_crs, grid_m=grid_m, max_cells=max_cells
+    )
 
 
 def demand_from_rasters(
@@ -120,6 +124,7 @@ def demand_from_rasters(
     *,
     to_crs: CRS,
     grid_m: float = 100.0,
+    max_cells: int | None = None,
 ) -> Demand:
     """Demand points from a residents raster and/or age-band rasters summed into older residents.
 
@@ -136,11 +141,14 @@ def demand_from_rasters(
         The working metric CRS.
     grid_m
         The working grid's cell size, used when the rasters must be summed onto one grid.
+    max_cells
+        The most cells a window over the area may hold (``limits.raster_cells``); checked before
+        the read.
     """
     paths = [Path(p) for p in older] + ([Path(residents)] if residents is not None else [])
     if not paths:
         raise ValueError("demand_from_rasters needs at least one raster")
-    windows = [_read_window(p, area, area_crs, to_crs) for p in paths]
+    windows = [_read_window(p, area, area_crs, to_crs, max_cells) for p in paths]
     on_cells = _same_grid(windows) and all(
         CELL_RANGE_M[0] <= w.cell_m <= CELL_RANGE_M[1] for w in windows
     )
@@ -214,7 +222,10 @@ def _report(
     return report
 
 
-def _read_window(path: Path, area: BaseGeometry, area_crs: CRS | str, to_crs: CRS) -> _Window:
+def _read_window(
+    path: Path, area: BaseGeometry, area_crs: CRS | str, to_crs: CRS, max_cells: int | None
+) -> _Window:
+    guard.data_file(path, "栅格 / raster")
     with _unreadable_as_data_error(path), rasterio.open(path) as src:
         if src.crs is None:
             raise DataError(
@@ -222,6 +233,17 @@ def _read_window(path: Path, area: BaseGeometry, area_crs: CRS | str, to_crs: CR
             )
         area_src = gpd.GeoSeries([area], crs=area_crs).to_crs(src.crs).iloc[0]
         window = _window(src, area_src, path)
+        cells = int(window.height) * int(window.width)
+        if max_cells is not None and cells > max_cells:
+            raise guard.over_limit(
+                path,
+                "研究区窗口的栅格单元数",
+                "the raster window over the study area holds",
+                cells,
+                max_cells,
+                "raster_cells",
+                " cells",
+            )
         band = src.read(1, window=window, masked=True)
         values = np.ma.filled(band.astype(np.float64), 0.0)
         _check_values(values, path)
@@ -326,7 +348,7 @@ def warp_sum(
 
 def raster_total(path: str | Path) -> float:
     """Sum of a single-band population raster's valid cells (nodata excluded; checked)."""
-    path = Path(path)
+    path = guard.data_file(Path(path), "栅格 / raster")
     with _unreadable_as_data_error(path), rasterio.open(path) as src:
         values = np.ma.filled(src.read(1, masked=True).astype(np.float64), 0.0)
     _check_values(values, path)
@@ -467,33 +489,37 @@ def _spread(
 # --- census tables -------------------------------------------------------------------------------
 
 
-def older_shares(table: OlderTable) -> tuple[dict[str, float], dict[str, Any]]:
+def older_shares(
+    table: OlderTable, *, limits: InputLimits | None = None
+) -> tuple[dict[str, float], dict[str, Any]]:
     """Share of residents aged 60+ by township code, from a census table.
 
     Returns the shares and the table's totals (for the report and as the county-wide fallback).
     """
     path = Path(table.path)
-    frame, encoding = read_table(path, sheet=table.sheet)
+    frame, encoding = read_table(path, sheet=table.sheet, limits=limits)
     missing = [c for c in (table.key, table.total, table.older) if c not in frame.columns]
     if missing:
+        found = ", ".join(excerpt(c, 30, quote=False) for c in list(frame.columns)[:30])
         raise DataError(
             f"{path}: 缺少字段 / missing column(s) {', '.join(map(repr, missing))}; "
-            f"columns found: {', '.join(map(str, frame.columns))}; fix `older_table:` in the scenario"
+            f"columns found: {found}; fix `older_table:` in the scenario"
         )
     keys = frame[table.key].str.strip()
     total = pd.to_numeric(frame[table.total], errors="coerce")
     older = pd.to_numeric(frame[table.older], errors="coerce")
-    bad = total.isna() | older.isna() | (total <= 0) | (older < 0) | (older > total)
+    bad = ~np.isfinite(total) | ~np.isfinite(older) | (total <= 0) | (older < 0) | (older > total)
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
         raise DataError(
-            f"{path}: 第 {i + 2} 行数据无效 / row {i + 2}: {table.total}={frame[table.total].iloc[i]!r}, "
-            f"{table.older}={frame[table.older].iloc[i]!r}; need numbers with 0 <= older <= total > 0"
+            f"{path}: 第 {i + 2} 行数据无效 / row {i + 2}: {table.total}="
+            f"{excerpt(frame[table.total].iloc[i])}, {table.older}={excerpt(frame[table.older].iloc[i])}; "
+            "need finite numbers with 0 <= older <= total > 0"
         )
     if keys.duplicated().any():
+        dups = ", ".join(excerpt(k, 30, quote=False) for k in keys[keys.duplicated()].head(5))
         raise DataError(
-            f"{path}: 乡镇代码重复 / duplicate {table.key} values "
-            f"({', '.join(keys[keys.duplicated()].head(5))}); give each township one row"
+            f"{path}: 乡镇代码重复 / duplicate {table.key} values ({dups}); give each township one row"
         )
     shares = dict(zip(keys, (older / total).astype(float), strict=True))
     totals = {
@@ -501,6 +527,7 @@ def older_shares(table: OlderTable) -> tuple[dict[str, float], dict[str, Any]]:
         "encoding": encoding,
         "rows": len(frame),
         "residents": float(total.sum()),
+        "residents_by_key": dict(zip(keys, total.astype(float), strict=True)),
         "older": float(older.sum()),
         "share": float(older.sum() / total.sum()),
     }

@@ -19,7 +19,9 @@ What Chinese data brings with it, and what happens to it here:
 
 from __future__ import annotations
 
+import codecs
 import logging
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,9 +35,10 @@ import pyogrio
 import shapely
 from pyproj import CRS
 
-from carecircle.errors import DataError, ScenarioError
+from carecircle import guard
+from carecircle.errors import DataError, ScenarioError, excerpt
 from carecircle.planning.policy import MU_M2
-from carecircle.scenario import LayerSource, Scenario
+from carecircle.scenario import InputLimits, LayerSource, Scenario
 from carecircle.sources import coords
 
 __all__ = [
@@ -53,6 +56,25 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xls"}
+# GIS formats a layer may come in (read through GDAL); anything else is refused before reading,
+# so a path such as /etc/shadow never reaches a reader whose error would quote the file.
+_VECTOR_SUFFIXES = {
+    ".gpkg",
+    ".shp",
+    ".dbf",
+    ".geojson",
+    ".json",
+    ".geojsonl",
+    ".fgb",
+    ".gml",
+    ".kml",
+    ".sqlite",
+    ".tab",
+    ".mif",
+    ".parquet",
+    ".zip",
+}
+_DEFAULT_LIMITS = InputLimits()
 
 
 @dataclass(frozen=True)
@@ -119,25 +141,32 @@ SCHEMAS: Mapping[str, LayerSchema] = {
 }
 
 
-def read_layer(spec: LayerSource, *, kind: str, to_crs: CRS | str) -> gpd.GeoDataFrame:
+def read_layer(
+    spec: LayerSource, *, kind: str, to_crs: CRS | str, limits: InputLimits | None = None
+) -> gpd.GeoDataFrame:
     """Read one layer, map its columns, check it and project it.
 
     Returns a GeoDataFrame with the canonical columns of ``SCHEMAS[kind]`` that the source has
     (required ones always) and the geometry in ``to_crs``. ``gdf.attrs`` reports what was done:
     ``repaired_geometries`` (invalid ones made valid), ``encoding`` (and how it was chosen),
     ``gcj02_converted`` and, for point layers given as polygons, ``polygons_as_points``.
+
+    ``limits`` (the scenario's, else the defaults) bound the file's size, rows, decompressed size
+    and text lengths; they are checked before the heavy read.
     """
     schema = SCHEMAS[kind]
     path = Path(spec.path)
-    frame, encoding = _read_any(spec, path)
+    bounds = _Bounds.of(limits or _DEFAULT_LIMITS, plan=kind == "plan")
+    frame, encoding = _read_any(spec, path, bounds)
     frame = _map_columns(frame, spec, schema, path, kind)
     if len(frame) == 0:
         raise DataError(
             f"{path}: 图层为空 / layer {kind!r} has no features; check the file and the layer name"
         )
-    frame = _coerce(frame, schema, path)
+    frame = _coerce(frame, schema, path, bounds.field_chars)
     frame = _land_in_m2(frame, path)
     frame = _repair(frame, path)
+    _check_geometry_types(frame, schema, path, kind)
     if "id" in frame.columns:
         _check_unique(frame["id"], path, kind, spec)
     converted = 0
@@ -155,21 +184,116 @@ def read_layer(spec: LayerSource, *, kind: str, to_crs: CRS | str) -> gpd.GeoDat
     return frame
 
 
-def _read_any(spec: LayerSource, path: Path) -> tuple[gpd.GeoDataFrame, str]:
-    if path.suffix.lower() in _TABLE_SUFFIXES or spec.x is not None:
-        return _read_table(spec, path)
-    try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-    except Exception as exc:  # pyogrio raises DataSourceError subclasses of Exception
+@dataclass(frozen=True)
+class _Bounds:
+    """The limits one read obeys, with the keys that raise them (plans have their own)."""
+
+    file_mb: float
+    file_key: str
+    rows: int
+    rows_key: str
+    unzipped_mb: float
+    sheet_cells: int
+    field_chars: int
+
+    @classmethod
+    def of(cls, limits: InputLimits, *, plan: bool = False) -> _Bounds:
+        return cls(
+            file_mb=limits.plan_file_mb if plan else limits.file_mb,
+            file_key="plan_file_mb" if plan else "file_mb",
+            rows=limits.plan_rows if plan else limits.rows,
+            rows_key="plan_rows" if plan else "rows",
+            unzipped_mb=limits.unzipped_mb,
+            sheet_cells=limits.sheet_cells,
+            field_chars=limits.field_chars,
+        )
+
+
+def _gis_error(path: Path, exc: Exception, what: str = "cannot open as a GIS layer") -> DataError:
+    """A reader's failure as one line: its kind and a short, sanitised excerpt of its words."""
+    return DataError(
+        f"{path}: 无法读取 / {what} ({type(exc).__name__}: {excerpt(str(exc), 80)}); check the "
+        "format (GeoPackage, Shapefile, GeoJSON, or CSV/XLSX with x: and y:)"
+    )
+
+
+def check_input_file(path: Path, bounds: _Bounds) -> None:
+    """A layer file as a reader may take it: a known format, a regular file, within the limits."""
+    suffix = path.suffix.lower()
+    if suffix not in _TABLE_SUFFIXES | _VECTOR_SUFFIXES:
         raise DataError(
-            f"{path}: 无法读取 / cannot open as a GIS layer ({exc}); check the format"
+            f"{path}: 不支持的文件格式 / unsupported file format {excerpt(suffix or '(none)')}; "
+            "use GeoPackage (.gpkg), Shapefile (.shp), GeoJSON, or CSV/XLSX with coordinate columns"
+        )
+    guard.check_size(path, bounds.file_mb, bounds.file_key)
+    if suffix == ".dbf" or suffix == ".shp":
+        dbf = _sidecar(path, ".dbf")
+        if dbf is not None:
+            guard.check_size(dbf, bounds.file_mb, bounds.file_key)
+    if suffix in {".xlsx", ".zip"}:
+        if suffix == ".xlsx":
+            guard.check_workbook(
+                path, unzipped_mb=bounds.unzipped_mb, sheet_cells=bounds.sheet_cells
+            )
+        else:
+            _check_zip(path, bounds)
+
+
+def _check_zip(path: Path, bounds: _Bounds) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            total = sum(e.file_size for e in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise DataError(
+            f"{path}: 不是有效的zip文件 / not a valid zip file; check the file"
         ) from None
+    if total > bounds.unzipped_mb * guard.MB:
+        raise guard.over_limit(
+            path,
+            "解压后大小",
+            "its decompressed size",
+            total / guard.MB,
+            bounds.unzipped_mb,
+            "unzipped_mb",
+            " MB",
+        )
+
+
+def _read_any(spec: LayerSource, path: Path, bounds: _Bounds) -> tuple[gpd.GeoDataFrame, str]:
+    check_input_file(path, bounds)
+    if path.suffix.lower() in _TABLE_SUFFIXES or spec.x is not None:
+        return _read_table(spec, path, bounds)
+    try:
+        layers = [str(name) for name, _ in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError subclasses of Exception
+        raise _gis_error(path, exc) from None
     if spec.layer is not None and spec.layer not in layers:
         raise DataError(
-            f"{path}: 没有图层 {spec.layer!r} / no layer {spec.layer!r}; layers: {', '.join(layers)}"
+            f"{path}: 没有图层 {excerpt(spec.layer)} / no layer {excerpt(spec.layer)}; layers: "
+            f"{_listing(layers)}"
         )
     encoding, how = _vector_encoding(spec, path)
-    frame = gpd.read_file(path, layer=spec.layer, engine="pyogrio", encoding=encoding)
+    try:
+        info = pyogrio.read_info(path, layer=spec.layer, encoding=encoding)
+        n = int(info.get("features", -1))
+        guard.check_rows(path, n, bounds.rows, bounds.rows_key)
+        frame = gpd.read_file(
+            path,
+            layer=spec.layer,
+            engine="pyogrio",
+            encoding=encoding,
+            max_features=bounds.rows + 1,
+        )
+    except DataError:
+        raise
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path}: 文本不是 {encoding or 'UTF-8'} 编码 / the text is not {encoding or 'UTF-8'} "
+            f"({how}); give the real `encoding:` for this source (e.g. gbk, gb18030) or fix the .cpg"
+        ) from None
+    except Exception as exc:  # GDAL's reader raises many kinds for a malformed file
+        raise _gis_error(path, exc, "cannot read the layer") from None
+    guard.check_rows(path, len(frame), bounds.rows, bounds.rows_key, exact=False)
     if frame.crs is None:
         if spec.crs is None:
             raise DataError(
@@ -193,8 +317,54 @@ def _vector_encoding(spec: LayerSource, path: Path) -> tuple[str | None, str]:
         return None, "format"
     cpg = _sidecar(path, ".cpg")
     if cpg is not None:
-        return cpg.read_text(encoding="ascii", errors="replace").strip() or None, ".cpg"
+        declared = _cpg_encoding(cpg)
+        if declared is not None:
+            _check_declared(dbf, declared, cpg)
+            return declared, ".cpg"
     return _detect(_dbf_text_bytes(dbf), dbf), "detected, no .cpg"
+
+
+def _cpg_encoding(cpg: Path) -> str | None:
+    """The Python codec a .cpg names (``UTF-8``, ``GBK``, ``936``, ``ANSI 936``); None if empty.
+
+    A .cpg naming no known encoding is refused rather than ignored.
+    """
+    with cpg.open("rb") as f:
+        text = f.read(200).decode("ascii", errors="replace").strip()
+    if not text:
+        return None
+    name = text.upper().removeprefix("ANSI").strip()
+    if name.isdigit():
+        name = "utf-8" if name == "65001" else f"cp{name}"
+    try:
+        return codecs.lookup(name).name
+    except (LookupError, ValueError):
+        raise DataError(
+            f"{cpg}: .cpg 中的字符编码无法识别 / the .cpg names an unknown encoding {excerpt(text)}; "
+            "write the real one in it (e.g. UTF-8 or GBK) or give `encoding:` for this source"
+        ) from None
+
+
+def _check_declared(dbf: Path, encoding: str, cpg: Path) -> None:
+    """Refuse a .cpg that lies: the .dbf's text must decode as it says."""
+    data = _dbf_text_bytes(dbf)
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        actual = next((e for e in ("utf-8", "gb18030") if _decodes(data, e)), None)
+        hint = f" (it reads as {actual})" if actual else ""
+        raise DataError(
+            f"{cpg}: .cpg 声明的编码与 .dbf 不符 / the .cpg says {excerpt(encoding)} but the .dbf's "
+            f"text is not {encoding}{hint}; fix the .cpg or give `encoding:` for this source"
+        ) from None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _sidecar(path: Path, suffix: str) -> Path | None:
@@ -209,12 +379,31 @@ def _dbf_text_bytes(dbf: Path, limit: int = 4_000_000) -> bytes:
 
     The header's binary counts (record count, lengths) would confuse a UTF-8 check, so skip them.
     """
-    head = dbf.read_bytes()[:limit]
+    with dbf.open("rb") as f:
+        head = f.read(limit)
     if len(head) < 32:
         return b""
     header_len = int.from_bytes(head[8:10], "little")
     names = b"".join(head[i : i + 11] for i in range(32, max(32, header_len - 1), 32))
     return names.replace(b"\x00", b"") + head[header_len:]
+
+
+def _detect_file(path: Path) -> str:
+    """:func:`_detect` on a whole file, streamed a chunk at a time (bounded memory)."""
+    for encoding in ("utf-8", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(guard.CHUNK):
+                    decoder.decode(chunk)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        return encoding
+    raise DataError(
+        f"{path}: 无法识别字符编码 / cannot tell the text encoding (neither UTF-8 nor GB18030); "
+        "give `encoding:` for this source in the scenario"
+    )
 
 
 def _detect(data: bytes, path: Path) -> str:
@@ -244,23 +433,24 @@ def _guess_crs(frame: gpd.GeoDataFrame) -> str:
     return "EPSG:45xx, the CGCS2000 Gauss-Krüger CM of the county"
 
 
-def _read_table(spec: LayerSource, path: Path) -> tuple[gpd.GeoDataFrame, str]:
+def _read_table(spec: LayerSource, path: Path, bounds: _Bounds) -> tuple[gpd.GeoDataFrame, str]:
     if spec.x is None or spec.y is None:
         raise DataError(
             f"{path}: 表格需要坐标列 / a table needs coordinate columns; add `x:` and `y:` (e.g. 经度, 纬度)"
         )
-    table, encoding = read_table(path, sheet=spec.layer, encoding=spec.encoding)
+    table, encoding = _bounded_table(path, spec.layer, spec.encoding, bounds)
     missing = [c for c in (spec.x, spec.y) if c not in table.columns]
     if missing:
         raise DataError(_missing_message(path, missing, list(table.columns)))
     xs = pd.to_numeric(table[spec.x], errors="coerce")
     ys = pd.to_numeric(table[spec.y], errors="coerce")
-    bad = xs.isna() | ys.isna()
+    bad = ~(np.isfinite(xs.to_numpy(np.float64)) & np.isfinite(ys.to_numpy(np.float64)))
     if bad.any():
-        row = int(np.flatnonzero(bad.to_numpy())[0]) + 2  # +1 header, +1 one-based
+        row = int(np.flatnonzero(bad)[0]) + 2  # +1 header, +1 one-based
         raise DataError(
-            f"{path}: 第 {row} 行坐标无效 / row {row}: {spec.x}/{spec.y} is not a number "
-            f"({table[spec.x].iloc[row - 2]!r}, {table[spec.y].iloc[row - 2]!r}); fix or remove the row"
+            f"{path}: 第 {row} 行坐标无效 / row {row}: {spec.x}/{spec.y} is not a finite number "
+            f"({excerpt(table[spec.x].iloc[row - 2])}, {excerpt(table[spec.y].iloc[row - 2])}); "
+            "fix or remove the row"
         )
     crs = CRS.from_user_input(spec.crs or "EPSG:4326")
     if crs.is_geographic and not (xs.abs().le(180).all() and ys.abs().le(90).all()):
@@ -273,12 +463,23 @@ def _read_table(spec: LayerSource, path: Path) -> tuple[gpd.GeoDataFrame, str]:
             else "give the table's real `crs:` (e.g. EPSG:4549)"
         )
         raise DataError(
-            f"{path}: 第 {row} 行坐标不是经纬度 / row {row}: ({x}, {y}) "
+            f"{path}: 第 {row} 行坐标不是经纬度 / row {row}: ({x:.6g}, {y:.6g}) "
             f"is not a longitude/latitude in {crs.name}; {fix}"
         )
     geometry = gpd.points_from_xy(xs, ys)
     frame = gpd.GeoDataFrame(table.drop(columns=[spec.x, spec.y]), geometry=geometry, crs=crs)
     return frame, encoding
+
+
+def _bounded_table(
+    path: Path, sheet: str | None, encoding: str | None, bounds: _Bounds
+) -> tuple[pd.DataFrame, str]:
+    """A table read within the row limit (one row more is read, to tell that there are more)."""
+    table, used = read_table(
+        path, sheet=sheet, encoding=encoding, nrows=bounds.rows + 1, bounds=bounds
+    )
+    guard.check_rows(path, len(table), bounds.rows, bounds.rows_key, exact=False)
+    return table, used
 
 
 def read_table(
@@ -287,31 +488,75 @@ def read_table(
     sheet: str | None = None,
     encoding: str | None = None,
     nrows: int | None = None,
+    limits: InputLimits | None = None,
+    bounds: _Bounds | None = None,
 ) -> tuple[pd.DataFrame, str]:
     """A CSV or Excel sheet as text columns, and the encoding used (and how it was chosen).
 
     CSV without a given ``encoding`` is read as UTF-8 (with or without BOM) when its bytes decode
-    as UTF-8, else as GB18030 (GBK's superset, what Excel writes on Chinese Windows).
+    as UTF-8, else as GB18030 (GBK's superset, what Excel writes on Chinese Windows); the check
+    streams the file (it is never read whole to sniff). ``limits`` bound the file's size, the
+    workbook's decompressed size and cells and the rows read (``nrows`` at most ``rows + 1``).
     """
     path = Path(path)
+    bounds = bounds or _Bounds.of(limits or _DEFAULT_LIMITS)
+    check_input_file(path, bounds)
+    nrows = bounds.rows + 1 if nrows is None else min(nrows, bounds.rows + 1)
     if path.suffix.lower() in {".xlsx", ".xls"}:
         try:
             table = pd.read_excel(path, sheet_name=sheet or 0, dtype=str, nrows=nrows)
-        except ValueError as exc:  # a missing sheet, or not a workbook
-            raise DataError(f"{path}: 无法读取工作表 / cannot read the sheet ({exc})") from None
-        return table.fillna(""), "xlsx"
+        except Exception as exc:  # a missing sheet, a damaged or foreign file: many kinds
+            raise DataError(
+                f"{path}: 无法读取工作表 / cannot read the sheet ({type(exc).__name__}: "
+                f"{excerpt(str(exc), 80)}); check the sheet name, or save the file again as .xlsx"
+            ) from None
+        return _text_columns(table.fillna(""), path), "xlsx"
     how = "scenario"
     if encoding is None:
-        encoding, how = _detect(path.read_bytes(), path), "detected"
+        encoding, how = _detect_file(path), "detected"
         encoding = "utf-8-sig" if encoding == "utf-8" else encoding
-    table = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, nrows=nrows)
-    return table, f"{encoding} ({how})"
+    try:
+        table = pd.read_csv(path, dtype=str, encoding=encoding, keep_default_na=False, nrows=nrows)
+    except pd.errors.EmptyDataError:
+        raise DataError(
+            f"{path}: 表格为空 / the table is empty (no header row); check the file"
+        ) from None
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path}: 文本不是 {encoding} 编码 / the text is not {encoding} ({how}); give the "
+            "real `encoding:` for this source (e.g. gbk, gb18030, utf-8)"
+        ) from None
+    except (pd.errors.ParserError, ValueError, OverflowError) as exc:
+        raise DataError(
+            f"{path}: 无法解析CSV / cannot parse as CSV ({excerpt(str(exc), 80)}); check the "
+            "delimiter (a comma) and the quotes"
+        ) from None
+    return _text_columns(table, path), f"{encoding} ({how})"
+
+
+def _text_columns(table: pd.DataFrame, path: Path) -> pd.DataFrame:
+    """Refuse a header that is not text: NUL bytes and control characters mean a binary file."""
+    for name in table.columns:
+        text = str(name)
+        if "\x00" in text or any(ord(c) < 0x20 and c not in "\t" for c in text):
+            raise DataError(
+                f"{path}: 不是文本表格 / not a text table (its first line holds binary data); "
+                "give a CSV or XLSX file"
+            )
+    return table
+
+
+def _listing(names: Sequence[Any], most: int = 30) -> str:
+    """Names from a file for a message: each sanitised and cut short, at most ``most`` of them."""
+    shown = [excerpt(n, 30, quote=False) for n in list(names)[:most]]
+    more = f", … (+{len(names) - most})" if len(names) > most else ""
+    return ", ".join(shown) + more
 
 
 def _missing_message(path: Path, missing: Sequence[str], found: Sequence[Any]) -> str:
     return (
-        f"{path}: 缺少字段 / missing column(s) {', '.join(map(repr, missing))}; "
-        f"columns found: {', '.join(map(str, found))}; map them in the scenario's `columns:`"
+        f"{path}: 缺少字段 / missing column(s) {', '.join(excerpt(m) for m in missing)}; "
+        f"columns found: {_listing(found)}; map them in the scenario's `columns:`"
     )
 
 
@@ -339,11 +584,25 @@ def _map_columns(
     return gpd.GeoDataFrame(renamed[keep], geometry=renamed.geometry, crs=renamed.crs)
 
 
-def _coerce(frame: gpd.GeoDataFrame, schema: LayerSchema, path: Path) -> gpd.GeoDataFrame:
+def _coerce(
+    frame: gpd.GeoDataFrame, schema: LayerSchema, path: Path, field_chars: int
+) -> gpd.GeoDataFrame:
     frame = frame.copy()
     for col in schema.required + schema.texts:
         if col in frame.columns:
             frame[col] = frame[col].map(_as_text)
+            long = (frame[col].str.len() > field_chars).to_numpy()
+            if long.any():
+                i = int(np.flatnonzero(long)[0])
+                raise guard.over_limit(
+                    f"{path}: 第 {i + 1} 条记录 {col} / feature {i + 1}: {col}",
+                    "的长度",
+                    "has a length of",
+                    len(frame[col].iloc[i]),
+                    field_chars,
+                    "field_chars",
+                    " chars",
+                )
     for col in schema.numbers:
         if col not in frame.columns:
             continue
@@ -354,7 +613,14 @@ def _coerce(frame: gpd.GeoDataFrame, schema: LayerSchema, path: Path) -> gpd.Geo
             i = int(np.flatnonzero(bad.to_numpy())[0])
             raise DataError(
                 f"{path}: 第 {i + 1} 条记录 {col} 不是数值 / feature {i + 1}: {col} is not a number "
-                f"({frame[col].iloc[i]!r}); use plain numbers"
+                f"({excerpt(frame[col].iloc[i])}); use plain numbers"
+            )
+        infinite = np.isinf(values.to_numpy(np.float64))
+        if infinite.any():
+            i = int(np.flatnonzero(infinite)[0])
+            raise DataError(
+                f"{path}: 第 {i + 1} 条记录 {col} 为无穷大 / feature {i + 1}: {col} is infinite "
+                f"({excerpt(frame[col].iloc[i])}); give the real figure, or leave it empty if unknown"
             )
         if (values < 0).any():
             i = int(np.flatnonzero((values < 0).to_numpy())[0])
@@ -363,6 +629,41 @@ def _coerce(frame: gpd.GeoDataFrame, schema: LayerSchema, path: Path) -> gpd.Geo
             )
         frame[col] = values.astype(np.float64)
     return frame
+
+
+# Geometry types each kind of layer takes. Point layers also take polygons (a building's
+# footprint stands for the building) and one-point multipoints (what some writers make of a point).
+_GEOMETRY_TYPES: Mapping[str, frozenset[str]] = {
+    "point": frozenset({"Point", "MultiPoint", "Polygon", "MultiPolygon"}),
+    "polygon": frozenset({"Polygon", "MultiPolygon"}),
+    "any": frozenset({"Point", "MultiPoint", "Polygon", "MultiPolygon"}),
+}
+_GEOMETRY_WORDS = {
+    "point": "points (or building polygons)",
+    "polygon": "polygons",
+    "any": "points or polygons",
+}
+
+
+def _check_geometry_types(
+    frame: gpd.GeoDataFrame, schema: LayerSchema, path: Path, kind: str
+) -> None:
+    """Refuse geometries a layer of this kind cannot mean (a facility drawn as a road line)."""
+    wanted = "point" if kind == "candidates" else schema.geometry
+    allowed = _GEOMETRY_TYPES[wanted] | ({"Point"} if kind == "candidates" else set())
+    types = frame.geometry.geom_type.to_numpy()
+    bad = ~np.isin(types, list(allowed))
+    if wanted == "point":
+        parts = shapely.get_num_geometries(frame.geometry.to_numpy())
+        bad |= (types == "MultiPoint") & (parts != 1)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        got = types[i] if types[i] != "MultiPoint" else f"MultiPoint of {parts[i]} points"
+        raise DataError(
+            f"{path}: 第 {i + 1} 条记录的几何类型为 {got} / feature {i + 1} is a {got} "
+            f"({int(bad.sum())} such); a {kind} layer holds {_GEOMETRY_WORDS[wanted]}: "
+            "give one point or polygon per feature"
+        )
 
 
 def _as_text(value: object) -> str:
@@ -430,6 +731,16 @@ def _repair(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
             f"{path}: {int(empty.sum())} 条记录没有几何 / feature(s) without geometry "
             f"(first: row {int(np.flatnonzero(empty.to_numpy())[0]) + 1}); add coordinates or remove them"
         )
+    coords_ = shapely.get_coordinates(frame.geometry.to_numpy())
+    if not np.isfinite(coords_).all():
+        finite = np.array(
+            [np.isfinite(shapely.get_coordinates(g)).all() for g in frame.geometry.to_numpy()]
+        )
+        i = int(np.flatnonzero(~finite)[0])
+        raise DataError(
+            f"{path}: 第 {i + 1} 条记录坐标无效 / feature {i + 1} has coordinates that are not finite "
+            f"numbers (Infinity or NaN; {int((~finite).sum())} such); fix or remove them"
+        )
     invalid = ~frame.geometry.is_valid
     repaired = int(invalid.sum())
     if repaired:
@@ -444,9 +755,9 @@ def _check_unique(ids: pd.Series, path: Path, kind: str, spec: LayerSource) -> N
     dup = ids[ids.duplicated(keep=False)]
     if len(dup):
         source = next((src for src, dst in spec.columns.items() if dst == "id"), "id")
-        examples = ", ".join(sorted(set(dup.astype(str)))[:5])
+        examples = ", ".join(excerpt(v, 30, quote=False) for v in sorted(set(dup.astype(str)))[:5])
         raise DataError(
-            f"{path}: 编号重复 / duplicate ids in column {source!r} of the {kind} layer ({examples}); "
+            f"{path}: 编号重复 / duplicate ids in column {excerpt(source)} of the {kind} layer ({examples}); "
             "every feature needs its own id"
         )
 
@@ -474,45 +785,67 @@ def working_crs(setting: str, area: gpd.GeoDataFrame) -> CRS:
     return crs
 
 
-def layer_names(path: str | Path) -> list[str]:
+def layer_names(
+    path: str | Path, *, limits: InputLimits | None = None, plan: bool = False
+) -> list[str]:
     """The layers of a GIS file or the sheets of a workbook (one name for single-layer files)."""
     path = Path(path)
+    check_input_file(path, _Bounds.of(limits or _DEFAULT_LIMITS, plan=plan))
     suffix = path.suffix.lower()
     if suffix in {".xlsx", ".xls"}:
         try:
             with pd.ExcelFile(path) as book:
                 return [str(name) for name in book.sheet_names]
-        except ValueError as exc:  # not a workbook
-            raise DataError(f"{path}: 无法读取工作簿 / cannot open the workbook ({exc})") from None
+        except Exception as exc:  # not a workbook, or a damaged one: readers raise many kinds
+            raise DataError(
+                f"{path}: 无法读取工作簿 / cannot open the workbook ({type(exc).__name__}: "
+                f"{excerpt(str(exc), 80)}); save it again from Excel or WPS as .xlsx"
+            ) from None
     if suffix in _TABLE_SUFFIXES:
         return [path.stem]
     try:
         return [str(name) for name, _ in pyogrio.list_layers(path)]
     except Exception as exc:  # pyogrio raises DataSourceError subclasses of Exception
-        raise DataError(
-            f"{path}: 无法读取 / cannot open as a GIS layer ({exc}); check the format"
-        ) from None
+        raise _gis_error(path, exc) from None
 
 
-def layer_columns(spec: LayerSource) -> list[str]:
+def layer_columns(
+    spec: LayerSource, *, limits: InputLimits | None = None, plan: bool = False
+) -> list[str]:
     """The column names of the layer or table ``spec`` names, as the file spells them."""
     path = Path(spec.path)
+    bounds = _Bounds.of(limits or _DEFAULT_LIMITS, plan=plan)
     if path.suffix.lower() in _TABLE_SUFFIXES or spec.x is not None:
-        table, _ = read_table(path, sheet=spec.layer, encoding=spec.encoding, nrows=0)
+        table, _ = read_table(
+            path, sheet=spec.layer, encoding=spec.encoding, nrows=0, bounds=bounds
+        )
         return [str(c) for c in table.columns]
-    encoding, _ = _vector_encoding(spec, path)
-    info = pyogrio.read_info(path, layer=spec.layer, encoding=encoding)
+    check_input_file(path, bounds)
+    encoding, how = _vector_encoding(spec, path)
+    try:
+        info = pyogrio.read_info(path, layer=spec.layer, encoding=encoding)
+    except UnicodeDecodeError:
+        raise DataError(
+            f"{path}: 文本不是 {encoding or 'UTF-8'} 编码 / the text is not {encoding or 'UTF-8'} "
+            f"({how}); give the real `encoding:` for this source (e.g. gbk, gb18030) or fix the .cpg"
+        ) from None
+    except Exception as exc:  # GDAL's reader raises many kinds for a malformed file
+        raise _gis_error(path, exc) from None
     return [str(c) for c in info["fields"]]
 
 
-def column_problems(spec: LayerSource, kind: str, where: str) -> list[tuple[str, str]]:
+def column_problems(
+    spec: LayerSource, kind: str, where: str, limits: InputLimits | None = None
+) -> list[tuple[str, str]]:
     """Columns the scenario names that the file lacks, and canonical fields nobody provides."""
     try:
-        found = layer_columns(spec)
-    except Exception as exc:  # any reader error means the file cannot be used as this layer
-        return [(f"{where}.path", f"无法读取 / cannot read {spec.path} ({exc})")]
+        found = layer_columns(spec, limits=limits)
+    except DataError as exc:  # its message names the file, the problem and the fix
+        return [(f"{where}.path", str(exc))]
+    except Exception as exc:  # any other reader error means the file cannot be used as this layer
+        return [(f"{where}.path", f"无法读取 / cannot read {spec.path} ({type(exc).__name__})")]
     problems = []
-    listing = ", ".join(found)
+    listing = _listing(found)
     for src in list(spec.columns) + [c for c in (spec.x, spec.y) if c]:
         if src not in found:
             problems.append(
@@ -548,7 +881,7 @@ def check_columns(scenario: Scenario) -> None:
         p
         for spec, kind, where in specs
         if spec is not None
-        for p in column_problems(spec, kind, where)
+        for p in column_problems(spec, kind, where, scenario.limits)
     ]
     table = data.population.older_table
     if table is not None:
@@ -556,18 +889,19 @@ def check_columns(scenario: Scenario) -> None:
             found = layer_columns(
                 LayerSource.model_construct(
                     path=table.path, layer=table.sheet, x=None, y=None, columns={}
-                )
+                ),
+                limits=scenario.limits,
             )
-        except Exception as exc:  # unreadable table
+        except DataError as exc:  # unreadable table
             found = []
-            problems.append(("data.population.older_table.path", f"无法读取 / cannot read ({exc})"))
+            problems.append(("data.population.older_table.path", str(exc)))
         for attr in ("key", "total", "older"):
             col = getattr(table, attr)
             if found and col not in found:
                 problems.append(
                     (
                         f"data.population.older_table.{attr}",
-                        f"文件中没有字段 {col!r} / column {col!r} not found; columns: {', '.join(found)}",
+                        f"文件中没有字段 {col!r} / column {col!r} not found; columns: {_listing(found)}",
                     )
                 )
     if problems:

@@ -45,6 +45,7 @@ import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
+from carecircle import guard
 from carecircle.engine.graph import TravelGraph
 from carecircle.engine.roads import (
     TAG_KEYS,
@@ -53,8 +54,8 @@ from carecircle.engine.roads import (
     maxspeed_kmh,
     road_table_from_networkx,
 )
-from carecircle.errors import DataError
-from carecircle.scenario import NetworkSource, Scenario
+from carecircle.errors import DataError, excerpt
+from carecircle.scenario import InputLimits, NetworkSource, Scenario
 
 __all__ = [
     "CACHE_ENV",
@@ -137,13 +138,15 @@ def roads_from_source(
     area: BaseGeometry,
     to_crs: CRS | str,
     cache: bool | Path = True,
+    limits: InputLimits | None = None,
 ) -> RoadNetwork:
     """Read the road network, keep its roads within ``area`` (EPSG:4326) and project them.
 
     ``cache``: True for :func:`cache_dir`, a folder, or False to neither read nor write the cache.
+    ``limits`` bound the road file (see :func:`read_roads`).
     """
     try:
-        net = read_roads(source, cache=cache).clip(area).project(to_crs)
+        net = read_roads(source, cache=cache, limits=limits).clip(area).project(to_crs)
     except DataError as exc:
         if str(exc).startswith(describe_source(source)):
             raise
@@ -152,8 +155,18 @@ def roads_from_source(
     return RoadNetwork(net.table, net.crs, report, net.from_cache)
 
 
-def read_roads(source: NetworkSource, *, cache: bool | Path = True) -> RoadNetwork:
-    """Every road of the source, in EPSG:4326, from the cache when this input was read before."""
+def read_roads(
+    source: NetworkSource, *, cache: bool | Path = True, limits: InputLimits | None = None
+) -> RoadNetwork:
+    """Every road of the source, in EPSG:4326, from the cache when this input was read before.
+
+    A road file must be a regular file within ``limits.road_file_mb`` (checked before it is
+    hashed for the cache); before parsing, an OSM XML file is streamed once to count its nodes
+    and decompressed bytes, and a PBF's blob headers are read for its decompressed size.
+    """
+    limits = limits or InputLimits()
+    if source.path is not None:
+        guard.check_size(Path(source.path), limits.road_file_mb, "road_file_mb")
     folder = cache_dir() if cache is True else (Path(cache) if cache else None)
     entry = folder / f"roads-{_cache_key(source)}.npz" if folder else None
     if entry is not None and entry.is_file():
@@ -161,7 +174,7 @@ def read_roads(source: NetworkSource, *, cache: bool | Path = True) -> RoadNetwo
         if cached is not None:
             log.info("road network from cache: %s", entry)
             return cached
-    net = _read(source, folder)
+    net = _read(source, folder, limits)
     if entry is not None:
         _store_entry(entry, net)
     return net
@@ -182,14 +195,16 @@ def describe_source(source: NetworkSource) -> str:
 # --- readers -------------------------------------------------------------------------------------
 
 
-def _read(source: NetworkSource, folder: Path | None) -> RoadNetwork:
+def _read(source: NetworkSource, folder: Path | None, limits: InputLimits) -> RoadNetwork:
     if source.path is None:
         return _download(source, folder)
     path = Path(source.path)
     name = path.name.lower()
     if name.endswith(_XML_SUFFIXES):
+        guard.check_osm_xml(path, unzipped_mb=limits.osm_unzipped_mb, nodes=limits.osm_nodes)
         return _read_xml(path)
     if name.endswith(_PBF_SUFFIXES):
+        guard.check_pbf(path, unzipped_mb=limits.osm_unzipped_mb)
         return _read_pbf(path)
     if name.endswith(_GRAPHML_SUFFIXES):
         return _read_graphml(path)
@@ -222,7 +237,8 @@ def _read_xml(path: Path) -> RoadNetwork:
             G = ox.graph_from_xml(path, simplify=False, retain_all=True, bidirectional=False)
         except Exception as exc:  # a broken file surfaces as an XML parser error of any kind
             raise DataError(
-                f"{path}: 无法解析OSM文件 / cannot parse as OSM XML ({exc}); check the file"
+                f"{path}: 无法解析OSM文件 / cannot parse as OSM XML ({type(exc).__name__}: "
+                f"{excerpt(str(exc), 80)}); check the file"
             ) from None
     return _from_graph(G, path, reader="osmnx OSM XML")
 
@@ -232,7 +248,8 @@ def _read_graphml(path: Path) -> RoadNetwork:
         G = ox.load_graphml(path)
     except Exception as exc:  # networkx and osmnx raise many kinds for a malformed file
         raise DataError(
-            f"{path}: 无法读取GraphML / cannot read as an osmnx GraphML file ({exc}); check the file"
+            f"{path}: 无法读取GraphML / cannot read as an osmnx GraphML file ({type(exc).__name__}: "
+            f"{excerpt(str(exc), 80)}); check the file"
         ) from None
     return _from_graph(G, path, reader="osmnx GraphML")
 
@@ -279,7 +296,8 @@ def _read_pbf(path: Path) -> RoadNetwork:
             )
     except Exception as exc:  # pyrosm raises many kinds for a malformed file
         raise DataError(
-            f"{path}: 无法解析PBF文件 / cannot read as OSM PBF ({exc}); check the file"
+            f"{path}: 无法解析PBF文件 / cannot read as OSM PBF ({type(exc).__name__}: "
+            f"{excerpt(str(exc), 80)}); check the file"
         ) from None
     if found is None or found[1] is None or len(found[1]) == 0:
         raise DataError(f"{path}: 没有道路 / no way with a highway tag; is this a road network?")

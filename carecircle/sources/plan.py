@@ -42,9 +42,10 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.errors import DataError, InputFileNotFound
+from carecircle import guard
+from carecircle.errors import DataError, InputFileNotFound, excerpt
 from carecircle.planning.landuse import CODE_PATTERN, land_use, normalise_code
-from carecircle.scenario import TIERS, LayerFormat, LayerSource, PlanSpec, Scenario
+from carecircle.scenario import TIERS, InputLimits, LayerFormat, LayerSource, PlanSpec, Scenario
 from carecircle.sources import layers
 
 __all__ = [
@@ -188,31 +189,33 @@ def read_plan(path: str | Path, scenario: Scenario) -> Plan:
         On bad input, naming the file, the row and the fix (see the module docstring).
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise InputFileNotFound(f"方案文件不存在 / plan file not found: {path}; check the path")
+    guard.data_file(path, "方案文件 / plan file")
     spec = scenario.plan or DEFAULT_PLAN
-    names = layers.layer_names(path)
+    limits = scenario.limits
+    names = layers.layer_names(path, limits=limits, plan=True)
     parts: dict[Part, _Table | None]
     if len(names) >= 2:
         parts = {
-            "facility": _read_part(path, names, spec, "facility"),
-            "project": _read_part(path, names, spec, "project"),
+            "facility": _read_part(path, names, spec, "facility", limits),
+            "project": _read_part(path, names, spec, "project", limits),
         }
         if parts["facility"] is None and parts["project"] is None:
             raise DataError(
                 f"{path}: 找不到设施或项目图层 / no layer or sheet of facilities or projects; "
-                f"layers: {', '.join(names)}; name them in plan.facilities.layer and "
+                f"layers: {_names(names)}; name them in plan.facilities.layer and "
                 "plan.projects.layer"
             )
     else:
-        parts = _split(path, _read_one(path, names, spec))
+        parts = _split(path, _read_one(path, names, spec, limits))
     tiers = {**scenario.data.facilities.tier_of(), **spec.types}
     facilities = _facilities(path, parts["facility"], tiers)
     projects = _projects(path, parts["project"])
     if len(facilities) + len(projects) == 0:
         raise DataError(
             f"{path}: 方案为空 / the plan has no facilities and no projects; check the file and "
-            f"its layers ({', '.join(names)})"
+            f"its layers ({_names(names)})"
         )
     absent = {c for t in parts.values() if t is not None for c in t.absent}
     return Plan(path, facilities, projects, tuple(sorted(absent)))
@@ -272,7 +275,15 @@ def plan_from_sites(
 # --- reading -------------------------------------------------------------------------------------
 
 
-def _source(path: Path, fmt: LayerFormat, layer: str | None) -> tuple[LayerSource, dict[str, str]]:
+def _names(names: list[str]) -> str:
+    """Layer or column names from the file, sanitised and cut short, for a message."""
+    shown = ", ".join(excerpt(n, 30, quote=False) for n in names[:30])
+    return shown + (f", … (+{len(names) - 30})" if len(names) > 30 else "")
+
+
+def _source(
+    path: Path, fmt: LayerFormat, layer: str | None, limits: InputLimits
+) -> tuple[LayerSource, dict[str, str]]:
     """The LayerSource for one table, and the mapped columns the file lacks (dropped).
 
     Every field of a plan but the few a row needs is optional (a plan of village centres has no
@@ -289,17 +300,18 @@ def _source(path: Path, fmt: LayerFormat, layer: str | None) -> tuple[LayerSourc
         encoding=fmt.encoding,
         coords=fmt.coords,
     )
-    found = set(layers.layer_columns(spec))
+    found = set(layers.layer_columns(spec, limits=limits, plan=True))
     kept = {k: v for k, v in spec.columns.items() if k in found}
     absent = {k: v for k, v in spec.columns.items() if k not in found}
     return spec.model_copy(update={"columns": kept}), absent
 
 
-def _read(spec: LayerSource, absent: dict[str, str]) -> _Table:
+def _read(spec: LayerSource, absent: dict[str, str], limits: InputLimits) -> _Table:
     path = Path(spec.path)
     is_table = path.suffix.lower() in {".csv", ".txt", ".xlsx", ".xls"}
-    columns = layers.layer_columns(spec)
-    frame = layers.read_layer(spec, kind="plan", to_crs="EPSG:4326").reset_index(drop=True)
+    columns = layers.layer_columns(spec, limits=limits, plan=True)
+    frame = layers.read_layer(spec, kind="plan", to_crs="EPSG:4326", limits=limits)
+    frame = frame.reset_index(drop=True)
     first = 2 if is_table else 1  # a sheet's first data row is row 2, under its header
     rows = np.arange(len(frame)) + first
     where = f"{spec.layer} " if spec.layer and path.suffix.lower() != ".csv" else ""
@@ -308,23 +320,31 @@ def _read(spec: LayerSource, absent: dict[str, str]) -> _Table:
     return _Table(frame, spec.layer, is_table, columns, absent)
 
 
-def _read_part(path: Path, names: list[str], spec: PlanSpec, part: Part) -> _Table | None:
+def _read_part(
+    path: Path, names: list[str], spec: PlanSpec, part: Part, limits: InputLimits
+) -> _Table | None:
     """One part of a multi-layer file, or None when the file has no (or an empty) layer for it."""
     fmt = spec.facilities if part == "facility" else spec.projects
     layer = next((n for n in (fmt.layer, *_LAYER_NAMES[part]) if n in names), None)
-    if layer is None or _is_empty(path, layer):
+    if layer is None or _is_empty(path, layer, limits):
         return None
-    return _read(*_source(path, fmt, layer))
+    return _read(*_source(path, fmt, layer, limits), limits)
 
 
-def _is_empty(path: Path, layer: str) -> bool:
+def _is_empty(path: Path, layer: str, limits: InputLimits) -> bool:
     if path.suffix.lower() in {".xlsx", ".xls"}:
-        table, _ = layers.read_table(path, sheet=layer, nrows=1)
+        table, _ = layers.read_table(path, sheet=layer, nrows=1, limits=limits)
         return len(table) == 0
-    return len(gpd.read_file(path, layer=layer, rows=1, engine="pyogrio")) == 0
+    try:
+        return len(gpd.read_file(path, layer=layer, rows=1, engine="pyogrio")) == 0
+    except Exception as exc:  # GDAL's reader raises many kinds for a malformed file
+        raise DataError(
+            f"{path}: 无法读取图层 {excerpt(layer)} / cannot read the layer "
+            f"({type(exc).__name__}: {excerpt(str(exc), 80)}); check the file"
+        ) from None
 
 
-def _read_one(path: Path, names: list[str], spec: PlanSpec) -> _Table:
+def _read_one(path: Path, names: list[str], spec: PlanSpec, limits: InputLimits) -> _Table:
     """The one table of a single-layer file, read with both parts' columns merged."""
     fac, pro = spec.facilities, spec.projects
     clash = sorted(
@@ -346,7 +366,7 @@ def _read_one(path: Path, names: list[str], spec: PlanSpec) -> _Table:
         coords=fac.coords,
     )
     layer = names[0] if path.suffix.lower() in {".xlsx", ".xls", ".gpkg"} else None
-    return _read(*_source(path, merged, layer))
+    return _read(*_source(path, merged, layer, limits), limits)
 
 
 def _split(path: Path, table: _Table) -> dict[Part, _Table | None]:
@@ -359,7 +379,7 @@ def _split(path: Path, table: _Table) -> dict[Part, _Table | None]:
             raise DataError(
                 f"{path}: 设施与项目同表时需要记录类型字段 / a table holding facilities and "
                 f"projects needs a column mapped to `record` (values {', '.join(RECORD_VALUES)}); "
-                f"columns found: {', '.join(table.columns)}"
+                f"columns found: {_names(table.columns)}"
             )
         return (
             {"project": table, "facility": None}
@@ -371,7 +391,7 @@ def _split(path: Path, table: _Table) -> dict[Part, _Table | None]:
         i = int(np.flatnonzero(kinds.isna().to_numpy())[0])
         value = frame["record"].iloc[i]
         raise _bad(
-            path, frame, i, (f"记录类型 {value!r} 无法识别", f"unknown record value {value!r}"),
+            path, frame, i, (f"记录类型 {excerpt(value)} 无法识别", f"unknown record value {excerpt(value)}"),
             f"use one of {', '.join(RECORD_VALUES)}",
         )  # fmt: skip
     return {
@@ -382,7 +402,7 @@ def _split(path: Path, table: _Table) -> dict[Part, _Table | None]:
 
 def _bad(path: Path, frame: pd.DataFrame, i: int, problem: tuple[str, str], fix: str) -> DataError:
     """One-line error naming the file, the row (and its id), the problem and the fix."""
-    ident = str(frame["id"].iloc[i]) if "id" in frame.columns else ""
+    ident = excerpt(frame["id"].iloc[i], 30, quote=False) if "id" in frame.columns else ""
     zh = f"{frame['row_zh'].iloc[i]}（编号 {ident}）" if ident else frame["row_zh"].iloc[i]
     en = f"{frame['row_en'].iloc[i]} (id {ident})" if ident else frame["row_en"].iloc[i]
     return DataError(f"{path}: {zh}{problem[0]} / {en}: {problem[1]}; {fix}")
@@ -395,7 +415,7 @@ def _missing(path: Path, table: _Table, fields: list[str], key: str) -> DataErro
     where = f"{table.layer} " if table.layer else ""
     return DataError(
         f"{path}: {where}缺少字段 / missing column(s) for {key}: {wanted}; columns found: "
-        f"{', '.join(table.columns)}; rename them in the file or map them in plan.{key}.columns"
+        f"{_names(table.columns)}; rename them in the file or map them in plan.{key}.columns"
     )
 
 
@@ -470,13 +490,13 @@ def _tier(path: Path, frame: gpd.GeoDataFrame, i: int, tiers: Mapping[str, str])
     if given:
         if given in TIERS:
             return given
-        raise _bad(path, frame, i, (f"层级 {given!r} 无法识别", f"unknown tier {given!r}"),
+        raise _bad(path, frame, i, (f"层级 {excerpt(given)} 无法识别", f"unknown tier {excerpt(given)}"),
                    f"use one of {', '.join(TIERS)}")  # fmt: skip
     if kind in tiers:
         return tiers[kind]
     known = ", ".join(list(tiers)[:8])
     raise _bad(
-        path, frame, i, (f"设施类型 {kind!r} 无法识别", f"unknown facility type {kind!r}"),
+        path, frame, i, (f"设施类型 {excerpt(kind)} 无法识别", f"unknown facility type {excerpt(kind)}"),
         f"use a known type ({known}, ...) or map it to a tier under plan.types in the scenario",
     )  # fmt: skip
 
@@ -487,7 +507,7 @@ def _land_use(path: Path, frame: gpd.GeoDataFrame, i: int) -> str:
         return ""
     if land_use(raw) is None:
         raise _bad(
-            path, frame, i, (f"用地代码 {raw!r} 不在用地用海分类中", f"land-use code {raw!r} is not in the 用地用海分类"),
+            path, frame, i, (f"用地代码 {excerpt(raw)} 不在用地用海分类中", f"land-use code {excerpt(raw)} is not in the 用地用海分类"),
             f"use {CODE_PATTERN}",
         )  # fmt: skip
     return normalise_code(raw)
@@ -519,7 +539,7 @@ def _community(path: Path, frame: gpd.GeoDataFrame, i: int) -> bool:
     value = str(frame["level"].iloc[i]).strip().lower()
     if value not in COMMUNITY_LEVELS:
         raise _bad(
-            path, frame, i, (f"项目级别 {value!r} 无法识别", f"unknown project level {value!r}"),
+            path, frame, i, (f"项目级别 {excerpt(value)} 无法识别", f"unknown project level {excerpt(value)}"),
             f"use one of {', '.join(repr(v) for v in COMMUNITY_LEVELS)}",
         )  # fmt: skip
     return COMMUNITY_LEVELS[value]
