@@ -613,3 +613,29 @@ def test_a_full_disk_while_writing_is_one_line_and_keeps_the_previous_outputs(
     assert len(text.splitlines()) == 1 and "no space left" in text and "previous outputs" in text
     assert snapshot(out) == before
     assert not list(tmp_path.glob(".out.staging-*"))
+
+
+def test_batch_publishes_no_file_contents_or_environment(county: Path, tmp_path: Path) -> None:
+    """A county whose scenario names a system file fails alone, and the province summary and the
+    public index say so by path, never with the file's contents."""
+    scenarios = [
+        _scenario(
+            county, "environ", lambda r: r["data"]["villages"].update(path="/proc/self/environ")
+        ),
+        _scenario(county, "zero", lambda r: r["data"]["facilities"].update(path="/dev/zero")),
+    ]
+    out = tmp_path / "batch"
+    result = CliRunner().invoke(
+        main,
+        ["-q", "batch", *map(str, scenarios), "--out", str(out)],
+        env={"CARECIRCLE_CANARY": CANARY},
+    )
+    assert result.exit_code == 2, result.output
+    published = [
+        (out / "province_summary.json").read_text(encoding="utf-8"),
+        (out / "index.html").read_text(encoding="utf-8"),
+        result.output,
+    ]
+    for text in published:
+        assert CANARY not in text and "PATH=" not in text and "HOME=" not in text
+        assert "/environ" in text and "/dev/zero" in text and "not a data file" in text
