@@ -283,15 +283,31 @@ def run(
         out = out_dir or Path("maps") / sc.name
         paths = write_outputs(result, out, progress=clock.message)
     clock.close()
-    circle = result.summary["village_circle"]
-    click.echo(
-        f"15分钟养老服务圈覆盖率 / 15-minute circle: {circle['share'] * 100:.1f}% "
-        f"of {circle['older']:,.0f} older residents"
-    )
+    for line in _circle_lines(result.summary["village_circle"]):
+        click.echo(line)
     for line in _siting_lines(result.summary.get("siting", {})):
         click.echo(line)
     click.echo(f"地图 / map: {paths['index.html'].resolve()}")
     click.echo(f"报告 / report: {paths['report.html'].resolve()}")
+    _echo_quality(result.summary.get("data_quality", {}))
+
+
+def _circle_lines(village: dict[str, Any]) -> list[str]:
+    """The circle as its rule judges it (its own minutes), and the village tier's own figure
+    when the tier's threshold differs."""
+    circle = village.get("circle", {})
+    minutes = circle.get("minutes", village["minutes"])
+    share = circle.get("share", village["share"])
+    lines = [
+        f"{minutes:g}分钟养老服务圈覆盖率 / {minutes:g}-minute circle: {share * 100:.1f}% "
+        f"of {village['older']:,.0f} older residents"
+    ]
+    if not circle.get("same_as_tier", True):
+        lines.append(
+            f"村级设施 {village['minutes']:g} 分钟 / village tier, {village['minutes']:g} min "
+            f"{village['mode']}: {village['share'] * 100:.1f}%"
+        )
+    return lines
 
 
 def _siting_lines(siting: dict[str, Any]) -> list[str]:
@@ -363,7 +379,20 @@ def check_plan(
     for v in check.failed:
         click.echo(_failed_line(v.rule_id, v.object_name, v.reason_zh, v.reason_en, v.citation))
     click.echo(f"审查结果 / verdicts: {paths['verdicts.html'].resolve()}")
+    _echo_quality(check.summary.get("data_quality", {}))
     sys.exit(check.exit_code)
+
+
+def _echo_quality(quality: dict[str, Any]) -> None:
+    """The run's data-quality warnings on stderr, one line each (banner ones marked ⚠)."""
+    warnings = quality.get("warnings", [])
+    if not warnings:
+        return
+    click.echo(f"数据质量提示 / data-quality warnings ({len(warnings)}):", err=True)
+    for w in warnings:
+        mark = "⚠" if w.get("banner") else "·"
+        text = f"{w['message_zh']} / {w['message_en']}"
+        click.echo(f"  {mark} [{w['code']}] {terminal_text(text, limit=_LINE)}", err=True)
 
 
 def _failed_line(rule_id: str, name: str, reason_zh: str, reason_en: str, citation: str) -> str:

@@ -6,6 +6,7 @@ Each stage is a function with arrays or GeoDataFrames in and out; geometry and C
 
 from __future__ import annotations
 
+import difflib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -19,11 +20,11 @@ import pandas as pd
 import shapely
 from pyproj import CRS
 
-from carecircle import engine, recommend
+from carecircle import engine, quality, recommend
 from carecircle.errors import DataError, excerpt
 from carecircle.planning import gaps, policy
 from carecircle.planning.findings import findings_table
-from carecircle.scenario import TIERS, Scenario
+from carecircle.scenario import IGNORE, TIERS, Scenario
 from carecircle.sources import census, layers, network
 
 __all__ = ["STAGES", "Progress", "RunResult", "run_scenario"]
@@ -107,12 +108,27 @@ def run_scenario(
     cells, facilities, node_seconds, snap_report = _travel_times(graph, scenario, cells, facilities)
     step()
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
+    villages["road_km"] = _road_km(net, villages)
     step()
     report = _find_gaps(scenario, villages, townships, facilities, coverage)
     summary = _summary(
         scenario, inputs, graph, net_report, cells, facilities, coverage, snap_report
     )
     summary.update(_gap_summary(report))
+    summary["data_quality"] = quality.data_quality(
+        scenario,
+        villages=villages.assign(area_km2=villages.geometry.area / 1e6),
+        facilities=facilities,
+        cells=cells,
+        reports={
+            **summary["inputs"],
+            "census_ratio": summary["inputs"]["census"].get("raster_to_table"),
+        },
+        circle=coverage["circle"],
+    )
+    defaults = {f["rule"] for f in quality.catalogue_citations(scenario)}
+    for row in summary["verdicts"]:
+        row["citation_default"] = row.get("rule_id") in defaults
     step()
     run_data = recommend.RunData(
         inputs.boundary, townships, villages, facilities, cells, graph, node_seconds
@@ -197,6 +213,16 @@ def _buffered_wgs84(inputs: _Inputs, scenario: Scenario) -> shapely.Geometry:
 
 
 _MAIN_ROADS = {"motorway", "trunk", "primary", "secondary", "tertiary"}
+
+
+def _road_km(net: network.RoadNetwork, villages: gpd.GeoDataFrame) -> npt.NDArray[np.float64]:
+    """Kilometres of road in each village (segments by their midpoints; each counted once)."""
+    t = net.table
+    mx, my = (t.x[t.u] + t.x[t.v]) / 2, (t.y[t.u] + t.y[t.v]) / 2
+    where = _locate(gpd.GeoSeries(gpd.points_from_xy(mx, my), crs=net.crs), villages)
+    inside = where >= 0
+    km = np.bincount(where[inside], weights=t.length_m[inside] / 1000, minlength=len(villages))
+    return km.astype(np.float64)
 
 
 def _main_roads(net: network.RoadNetwork) -> gpd.GeoDataFrame:
@@ -293,7 +319,9 @@ def _share_per_cell(
     default = census_report["share"]
     by_key = census_report.pop("residents_by_key", None)
     if by_key:
-        _check_census_agrees(scenario, cells, township_ids, by_key)
+        ratio = _check_census_agrees(scenario, cells, township_ids, by_key)
+        if ratio is not None:
+            census_report["raster_to_table"] = round(ratio, 4)
     cells.attrs["census"] = census_report
     return np.array(
         [
@@ -309,7 +337,7 @@ def _check_census_agrees(
     cells: gpd.GeoDataFrame,
     township_ids: npt.NDArray[Any],
     census_residents: dict[str, float],
-) -> None:
+) -> float | None:
     """Refuse a residents raster and a census table that differ by more than the tolerance,
     compared over the townships both cover (a raster in persons per km², another year's table,
     another county's file)."""
@@ -319,7 +347,7 @@ def _check_census_agrees(
     raster = float(cells["residents"].to_numpy()[in_both].sum())
     table = sum(census_residents[str(t)] for t in township_ids[covered])
     if table <= 0 or raster <= 0:
-        return
+        return None
     ratio = raster / table
     tolerance = pop.census_tolerance
     if ratio > tolerance or ratio < 1 / tolerance:
@@ -332,6 +360,7 @@ def _check_census_agrees(
             f"`total:` column; if both are right, set data.population.census_tolerance above "
             f"{max(ratio, 1 / ratio):.1f}"
         )
+    return ratio
 
 
 def _locate(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> npt.NDArray[np.int64]:
@@ -372,19 +401,71 @@ def _read_facilities(
     mapped = facilities["type"].map(lambda t: tiers.get(t, "other"))
     given = facilities["tier"] if "tier" in facilities.columns else mapped
     facilities["tier"] = given.where(given.notna() & (given != ""), mapped)
+    _refuse_unknown_types(spec, facilities, tiers)
+    ignored = facilities["tier"] == IGNORE
+    inputs.reports["facilities_ignored"] = {
+        str(k): int(v) for k, v in facilities.loc[ignored, "type"].value_counts().items()
+    }
+    facilities = facilities[~ignored].reset_index(drop=True)
     for col in ("floor_m2", "beds", "nursing_beds"):
         if col not in facilities.columns:
             facilities[col] = np.nan
-    # Where the register names no village, the facility's location decides.
+    # One definition, for run and check-plan alike: a facility belongs to the village and the
+    # township it stands in. A village code the register gives is only a cross-check.
     for col, frame in (("in_village", inputs.villages), ("in_township", inputs.townships)):
         where = _locate(facilities.geometry, frame)
         facilities[col] = np.where(where >= 0, frame["id"].to_numpy()[np.maximum(where, 0)], "")
-    if "village" not in facilities.columns:
-        facilities["village"] = ""
-    facilities["village"] = facilities["village"].where(
-        facilities["village"] != "", facilities["in_village"]
-    )
+    given = facilities["village"] if "village" in facilities.columns else None
+    facilities["village"] = facilities["in_village"]
+    inputs.reports["facility_village_codes"] = _village_code_check(facilities, given)
     return facilities
+
+
+def _village_code_check(facilities: gpd.GeoDataFrame, given: pd.Series | None) -> dict[str, Any]:
+    """How the register's village codes compare with where the facilities stand."""
+    if given is None:
+        return {"column": False, "checked": 0, "disagree": 0, "examples": []}
+    codes = given.fillna("").astype(str).str.strip()
+    has = (codes != "").to_numpy() & (facilities["source"] == "register").to_numpy()
+    differ = has & (codes.to_numpy() != facilities["in_village"].to_numpy())
+    examples = [
+        {"id": str(f), "name": str(n), "register": str(c), "located": str(v)}
+        for f, n, c, v in zip(
+            facilities["id"][differ],
+            facilities["name"][differ],
+            codes[differ],
+            facilities["in_village"][differ],
+            strict=True,
+        )
+    ][:10]
+    return {
+        "column": True,
+        "checked": int(has.sum()),
+        "disagree": int(differ.sum()),
+        "examples": examples,
+    }
+
+
+def _refuse_unknown_types(spec: Any, facilities: gpd.GeoDataFrame, tiers: dict[str, str]) -> None:
+    """A type value the mapping does not know would silently drop out of every tier: refuse it,
+    naming each unknown value, how many facilities carry it, and the key that maps it."""
+    unknown = facilities.loc[facilities["tier"] == "other", "type"].value_counts()
+    if unknown.empty:
+        return
+    known = [t for t, tier in tiers.items() if tier != IGNORE]
+    parts = []
+    for value, n in unknown.head(8).items():
+        close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.5)
+        hint = f" (like {close[0]}: {tiers[close[0]]}?)" if close else ""
+        parts.append(f"{excerpt(value, 30)} ×{n}{hint}")
+    more = f", … (+{len(unknown) - 8} more)" if len(unknown) > 8 else ""
+    example = excerpt(unknown.index[0], 30, quote=False)
+    raise DataError(
+        f"{spec.path}: {len(unknown)} 种设施类型无法识别 / {len(unknown)} facility type(s) not in "
+        f"the mapping: {', '.join(parts)}{more}; map each to a tier (village, mutual_aid, meal, "
+        f"township, jingloyuan, regional, county, institution) or to ignore under "
+        f"data.facilities.types, e.g. `types: {{{example}: village}}`"
+    )
 
 
 def _with_extra(
@@ -507,8 +588,21 @@ def _score(
             for speed, factor in _speed_factors(scenario).items():
                 _, _, s = engine.covered_share(seconds * factor, older, g, len(frame), threshold)
                 frame[f"share_{speed}mps"] = s
+    # The circle rule is judged at its own minutes (circle-15min: 15, or the scenario's override
+    # of that rule), whatever threshold the village tier uses.
+    circle_s = _circle_minutes(scenario) * 60.0
+    g = cells["village"].to_numpy()
+    _, covered, share = engine.covered_share(seconds, older, g, len(villages), circle_s)
+    villages["circle_older_covered"] = covered
+    villages["circle_share"] = share
+    if tier.mode == "walk":
+        for speed, factor in _speed_factors(scenario).items():
+            _, _, s = engine.covered_share(seconds * factor, older, g, len(villages), circle_s)
+            villages[f"circle_share_{speed}mps"] = s
     centres = facilities[facilities["tier"] == "village"]
     villages["has_centre"] = villages["id"].isin(set(centres["village"]))
+    on_network = set(centres.loc[centres["snap"] != "off_network", "village"])
+    villages["centre_off_network"] = villages["has_centre"] & ~villages["id"].isin(on_network)
     town_centres = facilities[facilities["tier"] == "township"]
     townships["has_centre"] = townships["id"].isin(set(town_centres["in_township"]))
     county = _county_figures(scenario, cells, threshold)
@@ -535,7 +629,29 @@ def _county_figures(
     figures["share_by_minutes"] = {
         f"{m}": float(older[seconds <= m * 60].sum() / total) for m in minutes
     }
+    circle_min = _circle_minutes(scenario)
+    circle_covered = float(older[seconds <= circle_min * 60].sum())
+    figures["circle"] = {
+        "rule": "circle-15min",
+        "minutes": circle_min,
+        "older_covered": circle_covered,
+        "share": circle_covered / total if total else float("nan"),
+        "same_as_tier": bool(circle_min == threshold / 60.0),
+    }
+    if scenario.tier("village").mode == "walk":
+        figures["circle"]["share_by_walk_speed"] = {
+            speed: float(older[seconds * f <= circle_min * 60].sum() / total)
+            for speed, f in _speed_factors(scenario).items()
+        }
     return figures
+
+
+def _circle_minutes(scenario: Scenario) -> float:
+    """The minutes of the circle rule (the catalogue's 15, or the scenario's override of it)."""
+    rule = policy.resolve(scenario.policy.targets).get("circle-15min")
+    if rule is None:
+        rule = policy.resolve({"circle-15min": None})["circle-15min"]
+    return float(rule.value("minutes"))
 
 
 # --- stage 8: gaps ------------------------------------------------------------------------------

@@ -62,10 +62,18 @@ DEFAULT_FACILITY_TYPES: Mapping[str, str] = {
     "社区居家养老服务照料中心": "village",
     "居家养老服务照料中心": "village",
     "社区日间照料中心": "village",
+    "城市社区日间照料中心": "village",
+    "日间照料中心": "village",
+    "社区养老服务照料中心": "village",
+    "居家养老照料服务中心": "village",
+    "社区居家养老服务站": "village",
+    "居家养老服务站": "village",
+    "养老服务站": "village",
     "养老驿站": "village",
     "农村幸福院": "mutual_aid",
     "互助养老服务点": "mutual_aid",
     "农村互助养老服务点": "mutual_aid",
+    "农村养老互助点": "mutual_aid",
     "乡镇（街道）居家养老服务中心": "township",
     "乡镇(街道)居家养老服务中心": "township",
     "乡镇（街道）养老服务中心": "township",
@@ -80,6 +88,7 @@ DEFAULT_FACILITY_TYPES: Mapping[str, str] = {
     "县级公办养老机构": "county",
     "助餐点": "meal",
     "助餐服务点": "meal",
+    "社区食堂": "meal",
     "老年食堂": "meal",
     "养老院": "institution",
     "养老机构": "institution",
@@ -178,10 +187,19 @@ class LayerSource(LayerFormat):
     path: InputPath
 
 
-class FacilitySource(LayerSource):
-    """The facility register; ``types`` maps the register's type values to tiers."""
+IGNORE = "ignore"
+TypeMapping = FacilityTier | Literal["ignore"]
 
-    types: dict[str, FacilityTier] = Field(default_factory=dict)
+
+class FacilitySource(LayerSource):
+    """The facility register; ``types`` maps the register's type values to tiers.
+
+    Every type value of the register must map to a tier (the defaults of
+    :data:`DEFAULT_FACILITY_TYPES`, extended or overridden here) or to ``ignore`` (kept out of
+    the analysis on purpose, and counted); a value that maps to neither stops the run, naming it.
+    """
+
+    types: dict[str, TypeMapping] = Field(default_factory=dict)
 
     def tier_of(self) -> dict[str, str]:
         return {**DEFAULT_FACILITY_TYPES, **self.types}
@@ -504,6 +522,19 @@ class InputLimits(_Model):
         return InputLimits.model_validate({**self.model_dump(), **overrides})
 
 
+class QualityOptions(_Model):
+    """When the data-quality warnings of a run show as a banner on the map and the report."""
+
+    off_network_share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.05
+    """Older residents beyond the mapped roads (or outside every village) above this share put a
+    banner on the map and the report."""
+    sparse_roads_ratio: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = 0.25
+    """A village with less road length per km² than this fraction of the county's median is
+    flagged: its roads are probably unmapped."""
+    census_ratio_warn: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 1.5
+    """A residents raster and a census table that differ by this factor or more are flagged."""
+
+
 class Scenario(_Model):
     """A validated scenario. Build it with :func:`load_scenario`."""
 
@@ -519,6 +550,7 @@ class Scenario(_Model):
     siting: Siting | None = None
     plan: PlanSpec | None = None
     limits: InputLimits = Field(default_factory=InputLimits)
+    quality: QualityOptions = Field(default_factory=QualityOptions)
     source_file: Path | None = Field(default=None, exclude=True)
 
     def tier(self, name: str) -> TierTravel:

@@ -181,45 +181,65 @@ def _speed_verdicts(shares: Mapping[str, float], target: float) -> dict[str, boo
 
 
 def _circle(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    """The circle at the rule's own minutes (``circle_*`` columns and ``county["circle"]``, which
+    the pipeline computes at them), never at whatever threshold the village tier has."""
     target = rule.value("coverage")
-    c = inputs.county
+    minutes = f"{rule.value('minutes'):g}"
+    c = {**inputs.county, **inputs.county.get("circle", {})}
     band = {k: float(v) for k, v in c.get("share_by_walk_speed", {}).items()}
     verdicts = _speed_verdicts(band, target)
+    outside = float(c["older"]) - float(c["older_covered"])
     out = [
         _county(
             inputs, rule, "circle-share", float(c["share"]), target, "share", _ge(float(c["share"]), target),
-            (f"{float(c['older']) - float(c['older_covered']):,.0f} 名老年人不在15分钟服务圈内",
-             f"{float(c['older']) - float(c['older_covered']):,.0f} older residents are outside the 15-minute circle"),
+            (f"{outside:,.0f} 名老年人不在{minutes}分钟服务圈内",
+             f"{outside:,.0f} older residents are outside the {minutes}-minute circle"),
             fragile=len(set(verdicts.values())) > 1, detail={f"share_{k}mps": v for k, v in band.items()},
         )
     ]  # fmt: skip
+    v_all = inputs.villages
+    prefix = "circle_" if "circle_share" in v_all.columns else ""
     speed_cols = [
-        col for col in inputs.villages.columns if col.startswith("share_") and col.endswith("mps")
+        col for col in v_all.columns if col.startswith(f"{prefix}share_") and col.endswith("mps")
     ]
-    for _, v in inputs.villages[inputs.villages["older"] > 0].iterrows():
-        missing = float(v["older"] - v["older_covered"])
+    for _, v in v_all[v_all["older"] > 0].iterrows():
+        covered, share = float(v[f"{prefix}older_covered"]), float(v[f"{prefix}share"])
+        missing = float(v["older"]) - covered
         by_speed = {
-            col.removeprefix("share_").removesuffix("mps"): float(v[col]) for col in speed_cols
+            col.removeprefix(f"{prefix}share_").removesuffix("mps"): float(v[col])
+            for col in speed_cols
         }
         flips = len(set(_speed_verdicts(by_speed, target).values())) > 1
-        reason = _village_reason(v, missing)
+        reason = _village_reason(v, missing, minutes)
         out.append(
             finding(
                 rule, kind="village-not-covered", object_id=str(v["id"]), object_name=str(v["name"]),
-                township=inputs.township_name(str(v["township"])), measured=float(v["share"]),
-                required=target, unit="share", passed=_ge(float(v["share"]), target), reason=reason,
+                township=inputs.township_name(str(v["township"])), measured=share,
+                required=target, unit="share", passed=_ge(share, target), reason=reason,
                 fragile=flips, detail={"older_not_covered": round(missing, 1), **{f"share_{k}mps": s for k, s in by_speed.items()}},
             )
         )  # fmt: skip
     return out
 
 
-def _village_reason(v: pd.Series, missing: float) -> tuple[str, str]:
+def _village_reason(v: pd.Series, missing: float, minutes: str = "15") -> tuple[str, str]:
+    """Why a village's older residents are outside the circle; off-network causes first, since
+    then the likely fault is the map, not the service."""
+    off = float(v.get("older_off_network", 0.0) or 0.0)
+    centre_off = bool(v.get("centre_off_network", False))
+    if centre_off:
+        return (f"本村照料中心距已测绘道路过远（可能是道路未测绘），{missing:,.0f} 名老年人无法计入{minutes}分钟服务圈",
+                f"the village's care centre is off the mapped road network (its roads are probably unmapped); "
+                f"{missing:,.0f} older residents cannot be counted within {minutes} minutes")  # fmt: skip
+    if off >= 0.5 * missing and off > 0:
+        return (f"{off:,.0f} 名老年人距已测绘道路过远（道路可能未测绘），共 {missing:,.0f} 名不在{minutes}分钟服务圈内",
+                f"{off:,.0f} older residents live off the mapped road network (the roads there are probably "
+                f"unmapped); {missing:,.0f} in all are outside the {minutes}-minute circle")  # fmt: skip
     if not bool(v["has_centre"]):
-        return (f"本村无照料中心，{missing:,.0f} 名老年人15分钟内到不了任何中心",
-                f"no centre in the village; {missing:,.0f} older residents cannot reach any centre in 15 minutes")  # fmt: skip
-    return (f"有照料中心，但 {missing:,.0f} 名老年人步行超过15分钟",
-            f"the village has a centre but {missing:,.0f} older residents are more than 15 minutes' walk away")  # fmt: skip
+        return (f"本村无照料中心，{missing:,.0f} 名老年人{minutes}分钟内到不了任何中心",
+                f"no centre in the village; {missing:,.0f} older residents cannot reach any centre in {minutes} minutes")  # fmt: skip
+    return (f"有照料中心，但 {missing:,.0f} 名老年人步行超过{minutes}分钟",
+            f"the village has a centre but {missing:,.0f} older residents are more than {minutes} minutes' walk away")  # fmt: skip
 
 
 def _village_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:

@@ -576,4 +576,7 @@ def _summary(ctx: _Context, verdicts: list[Finding]) -> dict[str, Any]:
             "closed": sum(1 for v in closures if v.detail["gap"] == "closed"),
             "remaining": sum(1 for v in closures if v.detail["gap"] == "remains"),
         },
+        # The county after the plan is scored on the same data as before: its warnings are the
+        # data's, and they qualify every county verdict above.
+        "data_quality": ctx.after.summary.get("data_quality", {"warnings": [], "banner": []}),
     }

@@ -45,7 +45,15 @@ import shapely
 from carecircle import guard
 from carecircle.errors import DataError, InputFileNotFound, excerpt
 from carecircle.planning.landuse import CODE_PATTERN, land_use, normalise_code
-from carecircle.scenario import TIERS, InputLimits, LayerFormat, LayerSource, PlanSpec, Scenario
+from carecircle.scenario import (
+    IGNORE,
+    TIERS,
+    InputLimits,
+    LayerFormat,
+    LayerSource,
+    PlanSpec,
+    Scenario,
+)
 from carecircle.sources import layers
 
 __all__ = [
@@ -492,7 +500,7 @@ def _tier(path: Path, frame: gpd.GeoDataFrame, i: int, tiers: Mapping[str, str])
             return given
         raise _bad(path, frame, i, (f"层级 {excerpt(given)} 无法识别", f"unknown tier {excerpt(given)}"),
                    f"use one of {', '.join(TIERS)}")  # fmt: skip
-    if kind in tiers:
+    if kind in tiers and tiers[kind] != IGNORE:
         return tiers[kind]
     known = ", ".join(list(tiers)[:8])
     raise _bad(

@@ -1,0 +1,302 @@
+"""Data quality: what of the input fell out of the analysis, or looks wrong, said where people look.
+
+Real county data is incomplete: OSM maps a town's core and not its villages, registers spell
+types their own way, census tables and rasters disagree. A run never drops or guesses such
+things silently: :func:`data_quality` turns them into warnings, each with a ``code``, the figure
+behind it (``share`` of older residents or ``count`` of objects), the objects concerned and a
+message in Chinese and English. They go into ``summary.json`` (``data_quality.warnings``), onto
+the console at the end of every run and plan check, and into a banner on the map and the report
+when the results rest on them (``banner``).
+
+Thresholds are the scenario's ``quality:`` section (:class:`carecircle.scenario.QualityOptions`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from carecircle.planning import policy
+from carecircle.scenario import Scenario
+
+__all__ = ["catalogue_citations", "data_quality", "warning"]
+
+
+def warning(
+    code: str,
+    zh: str,
+    en: str,
+    *,
+    share: float | None = None,
+    count: int | None = None,
+    items: Sequence[Mapping[str, Any]] = (),
+    banner: bool = True,
+) -> dict[str, Any]:
+    """One warning as ``summary.json`` holds it."""
+    out: dict[str, Any] = {"code": code, "banner": banner, "message_zh": zh, "message_en": en}
+    if share is not None:
+        out["share"] = round(float(share), 4)
+    if count is not None:
+        out["count"] = int(count)
+    if items:
+        out["items"] = [dict(i) for i in items[:20]]
+        out["items_total"] = len(items)
+    return out
+
+
+def _pct(share: float) -> str:
+    return f"{share * 100:.1f}%"
+
+
+def data_quality(
+    scenario: Scenario,
+    *,
+    villages: pd.DataFrame,
+    facilities: pd.DataFrame,
+    cells: pd.DataFrame,
+    reports: Mapping[str, Any],
+    circle: Mapping[str, Any],
+) -> dict[str, Any]:
+    """Every data-quality warning of a run, and the thresholds they were judged by.
+
+    ``villages`` carry ``id, name, older, older_off_network, road_km, area_km2``; ``facilities``
+    ``id, name, tier, snap, access_m``; ``cells`` ``older, snap, village``; ``reports`` the
+    pipeline's reading reports (``facilities_ignored``, ``facility_village_codes``,
+    ``census_ratio``); ``circle`` the county's circle figures.
+    """
+    q = scenario.quality
+    out: list[dict[str, Any]] = []
+    older = cells["older"].to_numpy(dtype=np.float64)
+    total = float(older.sum())
+    snap = cells["snap"].to_numpy()
+    for status, code, zh, en in (
+        ("off_network", "older_off_network", "距已测绘道路过远", "beyond the mapped road network"),
+        (
+            "island",
+            "older_on_islands",
+            "位于与主路网不连通的道路上",
+            "on roads cut off from the main network",
+        ),
+    ):
+        part = float(older[snap == status].sum())
+        share = part / total if total else 0.0
+        if part > 0:
+            where = _villages_with(villages, cells, snap == status)
+            out.append(
+                warning(
+                    code,
+                    f"{_pct(share)} 的老年人（{part:,.0f} 人）{zh}，其出行时间无法计算，计为不在服务圈内；"
+                    "多半是道路未测绘，请补充路网后再评估",
+                    f"{_pct(share)} of older residents ({part:,.0f}) are {en}: their travel time cannot "
+                    "be measured and they count as outside the circle; the roads there are probably "
+                    "unmapped, so add them before trusting the figure",
+                    share=share,
+                    items=where,
+                    banner=share >= q.off_network_share,
+                )
+            )
+    off = facilities[facilities["snap"] == "off_network"]
+    if len(off):
+        items = [
+            {
+                "id": str(r["id"]),
+                "name": str(r["name"]),
+                "tier": str(r["tier"]),
+                "access_m": round(float(r["access_m"]), 0),
+            }
+            for _, r in off.iterrows()
+        ]
+        out.append(
+            warning(
+                "facilities_off_network",
+                f"{len(off)} 处设施距已测绘道路超过 {scenario.travel.max_access_m:g} 米，未计入可达性；"
+                "多半是周边道路未测绘（或坐标有误）",
+                f"{len(off)} of {len(facilities)} facilities are more than "
+                f"{scenario.travel.max_access_m:g} m from any mapped road and reach no one; the roads "
+                "around them are probably unmapped (or their coordinates are wrong)",
+                count=len(off),
+                items=items,
+            )
+        )
+    sparse = _sparse_villages(villages, q.sparse_roads_ratio)
+    if sparse:
+        out.append(
+            warning(
+                "villages_sparse_roads",
+                f"{len(sparse)} 个村（社区）的道路密度不到全县中位数的 {q.sparse_roads_ratio:.0%}，"
+                "道路可能未测绘，其覆盖率偏低不可信",
+                f"{len(sparse)} villages have less than {q.sparse_roads_ratio:.0%} of the county's median "
+                "road length per km²: their roads are probably unmapped, and their low coverage "
+                "may be the map's, not the service's",
+                count=len(sparse),
+                items=sparse,
+            )
+        )
+    ignored = dict(reports.get("facilities_ignored", {}))
+    if ignored:
+        n = sum(ignored.values())
+        listing = ", ".join(f"{k} ×{v}" for k, v in ignored.items())
+        out.append(
+            warning(
+                "facilities_ignored",
+                f"按情景设置忽略了 {n} 处设施（{listing}）",
+                f"{n} facilities ignored as the scenario's data.facilities.types says ({listing})",
+                count=n,
+                banner=False,
+            )
+        )
+    codes = reports.get("facility_village_codes", {})
+    if codes.get("disagree"):
+        out.append(
+            warning(
+                "facility_village_code_disagrees",
+                f"{codes['disagree']} 处设施登记的所在村代码与其位置所在的村不一致；按位置计",
+                f"{codes['disagree']} of {codes['checked']} facilities name a village code in the "
+                "register other than the village they stand in; they count for the village they "
+                "stand in (check the register or the village boundaries)",
+                count=int(codes["disagree"]),
+                items=codes.get("examples", []),
+            )
+        )
+    outside = float(older[cells["village"].to_numpy() < 0].sum())
+    if total and outside / total >= 0.01:
+        out.append(
+            warning(
+                "older_outside_villages",
+                f"{_pct(outside / total)} 的老年人不在任何村（社区）界内，只计入全县数字",
+                f"{_pct(outside / total)} of older residents live outside every village boundary and "
+                "count only in the county figures (check the village layer's coverage)",
+                share=outside / total,
+                banner=outside / total >= q.off_network_share,
+            )
+        )
+    ratio = reports.get("census_ratio")
+    if ratio is not None and max(ratio, 1 / ratio) >= q.census_ratio_warn:
+        out.append(
+            warning(
+                "census_raster_disagree",
+                f"栅格人口为普查表的 {ratio:.2f} 倍；老年人比例取自普查表，总量取自栅格",
+                f"the population raster holds {ratio:.2f}× the census table's residents; shares come "
+                "from the table and totals from the raster, so check both",
+                share=ratio,
+            )
+        )
+    if not circle.get("same_as_tier", True):
+        minutes = scenario.tier("village").minutes
+        out.append(
+            warning(
+                "circle_at_rule_minutes",
+                f"村级设施圈按情景为 {minutes:g} 分钟，另行报告；十五分钟服务圈规则按规则本身的 "
+                f"{circle['minutes']:g} 分钟评估",
+                f"the village tier's {minutes:g}-minute figure is reported on its own; the circle rule "
+                f"circle-15min is judged at its own {circle['minutes']:g} minutes",
+                banner=False,
+            )
+        )
+    foreign = catalogue_citations(scenario)
+    if foreign:
+        document = scenario.policy.document
+        cited = sorted({d for f in foreign for d in f["documents"]})
+        said_zh = (
+            f"情景所述的《{document}》" if document else "本县文件（情景未给出 policy.document）"
+        )
+        said_en = (
+            f"the scenario's document ({document})"
+            if document
+            else "the county's own document (the scenario names none in policy.document)"
+        )
+        out.append(
+            warning(
+                "rules_cite_catalogue_documents",
+                f"{len(foreign)} 条规则的目标值和条款为目录默认值，引自{'、'.join(cited)}，"
+                f"而非{said_zh}；如本县文件另有规定，请在 policy.targets 中覆盖",
+                f"{len(foreign)} rules are judged at the catalogue's default values and cite "
+                f"{', '.join(cited)}, not {said_en}; override them in policy.targets where the "
+                "county's document differs",
+                count=len(foreign),
+                items=foreign,
+                banner=False,
+            )
+        )
+    return {
+        "thresholds": {
+            "off_network_share": q.off_network_share,
+            "sparse_roads_ratio": q.sparse_roads_ratio,
+            "census_ratio_warn": q.census_ratio_warn,
+        },
+        "warnings": out,
+        "banner": [w["code"] for w in out if w["banner"]],
+    }
+
+
+def catalogue_citations(scenario: Scenario) -> list[dict[str, Any]]:
+    """The scenario's rules whose citations come from none of its own documents.
+
+    The scenario's ``policy.document`` is matched against the catalogue's documents by number or
+    title; national standards (GB, TD/T) apply everywhere and never count as another's.
+    """
+    document = (scenario.policy.document or "").strip()
+    own = {
+        d.key
+        for d in policy.DOCUMENTS.values()
+        if document and (document in (d.number, d.title) or d.number in document)
+    }
+    out = []
+    for rule in policy.resolve(scenario.policy.targets).values():
+        local = [c.document() for c in rule.citations if c.document().file is not None]
+        if local and not any(d.key in own for d in local):
+            out.append({"rule": rule.id, "documents": sorted({d.number for d in local})})
+    return out
+
+
+def _villages_with(
+    villages: pd.DataFrame, cells: pd.DataFrame, mask: np.ndarray
+) -> list[dict[str, Any]]:
+    """Villages holding the masked cells' older residents, most first."""
+    idx = cells["village"].to_numpy()[mask]
+    older = cells["older"].to_numpy(dtype=np.float64)[mask]
+    inside = idx >= 0
+    sums = np.bincount(idx[inside], weights=older[inside], minlength=len(villages))
+    order = np.argsort(-sums)
+    rows = []
+    for i in order:
+        if sums[i] <= 0:
+            break
+        v = villages.iloc[int(i)]
+        rows.append({"id": str(v["id"]), "name": str(v["name"]), "older": round(float(sums[i]), 1)})
+    if (~inside).any():
+        rows.append(
+            {
+                "id": "",
+                "name": "（村界之外 / outside villages）",
+                "older": round(float(older[~inside].sum()), 1),
+            }
+        )
+    return rows
+
+
+def _sparse_villages(villages: pd.DataFrame, ratio: float) -> list[dict[str, Any]]:
+    """Villages with older residents whose road length per km² is far below the county's median."""
+    if "road_km" not in villages.columns or len(villages) < 3:
+        return []
+    v = villages[villages["older"] > 0]
+    area = v["area_km2"].to_numpy(dtype=np.float64)
+    density = np.where(area > 0, v["road_km"].to_numpy(dtype=np.float64) / area, np.nan)
+    median = float(np.nanmedian(density)) if np.isfinite(density).any() else 0.0
+    if median <= 0:
+        return []
+    low = density < ratio * median
+    return [
+        {
+            "id": str(r["id"]),
+            "name": str(r["name"]),
+            "road_km_per_km2": round(float(d), 2),
+            "county_median": round(median, 2),
+            "older": round(float(r["older"]), 1),
+        }
+        for (_, r), d, is_low in zip(v.iterrows(), density, low, strict=True)
+        if is_low
+    ]
