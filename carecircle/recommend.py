@@ -25,9 +25,11 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
+import shapely
 
 from carecircle import engine
-from carecircle.planning import policy, siting
+from carecircle.errors import DataError, excerpt
+from carecircle.planning import landuse, policy, siting
 from carecircle.planning.gaps import INSTITUTION_TIERS
 from carecircle.scenario import Scenario
 from carecircle.sources import layers
@@ -87,6 +89,12 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
             limits=scenario.limits,
         )
     )
+    if parcels is not None:
+        parcels, summary["candidates"] = admissible_parcels(
+            parcels,
+            run.boundary,
+            str(scenario.data.candidates.path),  # type: ignore[union-attr]
+        )
     homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run, parcels)
     frames.append(home_sites)
     centres, centre_sites, summary["village_centres"] = _village_centres(scenario, run, parcels)
@@ -97,6 +105,51 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
 
 
 # --- candidates ----------------------------------------------------------------------------------
+
+
+def admissible_parcels(
+    parcels: gpd.GeoDataFrame, boundary: gpd.GeoDataFrame, source: str
+) -> tuple[gpd.GeoDataFrame, dict[str, Any]]:
+    """The candidate parcels the plan checker would accept, and a count of those left out.
+
+    The models obey the rules ``check-plan`` enforces on their own recommendations: a parcel on a
+    land use the 用地用海分类 forbids for care facilities (farmland, forest, water, ...;
+    ``land-use-compatible``) or outside the county (``site-in-county``) is excluded before
+    optimisation and listed. A code that is not in the classification stops the run: a silent
+    guess either way would be wrong.
+    """
+    codes = parcels["land_use"] if "land_use" in parcels.columns else pd.Series("", parcels.index)
+    codes = codes.fillna("").astype(str).str.strip()
+    entries = [landuse.land_use(c) if c else None for c in codes]
+    unknown = sorted({c for c, e in zip(codes, entries, strict=True) if c and e is None})
+    if unknown:
+        shown = ", ".join(excerpt(c, 20) for c in unknown[:8])
+        raise DataError(
+            f"{source}: {len(unknown)} 个用地代码不在用地用海分类中 / land-use code(s) not in the "
+            f"用地用海分类: {shown}; use {landuse.CODE_PATTERN}, or leave the cell empty if unknown"
+        )
+    forbidden = np.array([e is not None and not e.allowed for e in entries], dtype=bool)
+    area = shapely.union_all(boundary.geometry.to_numpy())
+    outside = ~shapely.intersects(parcels.geometry.representative_point().to_numpy(), area)
+    drop = forbidden | outside
+    excluded = [
+        {
+            "id": str(parcels["id"].iat[i]),
+            "name": str(parcels["name"].iat[i]) if "name" in parcels.columns else "",
+            "land_use": codes.iat[i],
+            "reason": "land-use-compatible" if forbidden[i] else "site-in-county",
+        }
+        for i in np.flatnonzero(drop).tolist()
+    ]
+    report = {
+        "parcels": len(parcels),
+        "excluded_land_use": int(forbidden.sum()),
+        "excluded_outside_county": int((outside & ~forbidden).sum()),
+        "no_land_use_code": int((codes == "").sum()),
+        "excluded": excluded[:50],
+    }
+    kept = parcels[~drop].reset_index(drop=True)
+    return kept, report
 
 
 def _candidates(
@@ -488,6 +541,10 @@ def _village_centres(
         "older_beyond_after": float(older[~after].sum()),
         "older_scattered": float(older[scattered & ~after].sum()),
         "older_unreachable": float(uncoverable["older"].sum()),
+        "cells_unreachable": len(uncoverable),
+        "villages_unreachable": sorted(
+            {str(run.villages["name"].iat[v]) for v in uncoverable["village"] if v >= 0}
+        ),
         "message": result.message if result is not None else "已证明最优 / proven optimal",
     }
     return result, sites, summary

@@ -401,9 +401,12 @@ def _swapped(folder: Path) -> Path:
 
 
 def _no_prj(folder: Path) -> Path:
-    write_shapefile(folder, VIOLATING_FACILITIES[:1], [])
-    (folder / "plan.prj").unlink()
-    return folder / "plan.shp"
+    """A Shapefile in the default plan's column names (each fits 10 GBK bytes), without .prj."""
+    path = folder / "plan.shp"
+    rows = [r | {"record": "设施"} for r in facility_rows(VIOLATING_FACILITIES[:1])]
+    frame(rows, DEFAULT, "EPSG:4549").to_file(path, encoding="gbk", engine="pyogrio")
+    path.with_suffix(".prj").unlink()
+    return path
 
 
 def _empty(folder: Path) -> Path:

@@ -2706,8 +2706,8 @@ def _village_note(in_existing: int, missing: IntArray) -> str:
     if missing.size:
         head = ", ".join(map(str, missing[:10].tolist())) + (" ..." if missing.size > 10 else "")
         note += (
-            f"; {missing.size} 个村没有任何候选点可达（{head}），需要新增候选点 / {missing.size} "
-            f"villages reach no candidate ({head}) and need a new candidate site"
+            f"; {missing.size} 个需求点（需求矩阵的行 {head}）没有任何候选点可达，需要新增候选点 / "
+            f"{missing.size} demand rows ({head}) reach no candidate and need a new candidate site"
         )
     return note
 

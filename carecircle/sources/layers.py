@@ -563,7 +563,7 @@ def _missing_message(path: Path, missing: Sequence[str], found: Sequence[Any]) -
 def _map_columns(
     frame: gpd.GeoDataFrame, spec: LayerSource, schema: LayerSchema, path: Path, kind: str
 ) -> gpd.GeoDataFrame:
-    unknown = sorted(set(spec.columns.values()) - set(schema.all))
+    unknown = sorted(set(spec.columns.values()) - set(schema.all) - {"ignore"})
     if unknown:
         raise DataError(
             f"{path}: 未知的标准字段 / unknown canonical name(s) {', '.join(unknown)} for a {kind} layer; "

@@ -32,6 +32,8 @@ county (a site just outside it is a failed ``site-in-county`` verdict, not bad i
 
 from __future__ import annotations
 
+import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -308,10 +310,58 @@ def _source(
         encoding=fmt.encoding,
         coords=fmt.coords,
     )
-    found = set(layers.layer_columns(spec, limits=limits, plan=True))
-    kept = {k: v for k, v in spec.columns.items() if k in found}
-    absent = {k: v for k, v in spec.columns.items() if k not in found}
+    columns = layers.layer_columns(spec, limits=limits, plan=True)
+    found = set(columns)
+    kept = {k: v for k, v in spec.columns.items() if k in found and v != IGNORE}
+    absent = {k: v for k, v in spec.columns.items() if k not in found and v != IGNORE}
+    unmapped = [c for c in columns if c not in spec.columns and c not in (spec.x, spec.y)]
+    _refuse_look_alikes(
+        path, absent, unmapped, "facilities" if "beds" in fmt.columns.values() else "projects"
+    )
     return spec.model_copy(update={"columns": kept}), absent
+
+
+def _bare(name: str) -> str:
+    """A column name without its unit in brackets and without spaces: 建筑面积（平方米） -> 建筑面积."""
+    return re.sub(r"[（(\[【].*?[）)\]】]|\s", "", name)
+
+
+def _refuse_look_alikes(
+    path: Path, absent: Mapping[str, str], unmapped: list[str], part: str
+) -> None:
+    """A mapped column the file lacks while a column of nearly that name goes unmapped is a
+    spelling the mapping does not know (床位 for 床位数), not a missing figure: reading it as
+    missing would turn beds into 0 and floor areas into "none". Refuse it, naming both."""
+    pairs = []
+    for have in unmapped:
+        h = _bare(have)
+        best: tuple[float, str, str] | None = None
+        for want, canonical in absent.items():
+            a = _bare(want)
+            if not a or not h:
+                continue
+            if a == h:
+                score = 3.0
+            elif len(h) >= 2 and (h in a or a in h):
+                score = 2.0 - abs(len(a) - len(h)) / max(len(a), len(h))
+            else:
+                score = difflib.SequenceMatcher(None, a, h).ratio()
+                if score < 0.75:
+                    continue
+            if best is None or score > best[0]:
+                best = (score, want, canonical)
+        if best is not None:
+            pairs.append((have, best[1], best[2]))
+    if pairs:
+        shown = "; ".join(
+            f"{excerpt(h, 30)} looks like {excerpt(w, 30)} ({c})" for h, w, c in pairs[:5]
+        )
+        example = ", ".join(f"{excerpt(h, 30, quote=False)}: {c}" for h, _, c in pairs[:3])
+        raise DataError(
+            f"{path}: 方案的字段名与情景映射不符 / columns spelled otherwise than the mapping: "
+            f"{shown}; the file lacks the mapped names, so map its own under "
+            f"plan.{part}.columns (e.g. {{{example}}}), or map them to ignore"
+        )
 
 
 def _read(spec: LayerSource, absent: dict[str, str], limits: InputLimits) -> _Table:
