@@ -12,12 +12,20 @@ Gaode tiles are in GCJ-02. Rather than write a second page whose data is shifted
 page draws each Gaode tile moved by the GCJ-02 offset at its centre (``templates/map.js``): the
 offset varies by under a pixel across a tile, so one page serves every basemap and its data stay
 in WGS84, like the GeoPackage beside it.
+
+Names on the map come from files anyone may have edited, so nothing of the data is ever template
+source. The page's own HTML (panel, legend, layer names, tooltips, popups) is rendered by the
+macros of ``templates/map.html.j2`` through the one autoescaping Environment (``outputs/html.py``)
+and reaches folium as data: GeoJSON properties and layer names, which folium writes as escaped
+JSON. And every part of the page is rendered once: branca's ``Element(text)`` and
+``MacroElement.render`` compile the text they are given as a Jinja2 template, so a facility named
+``{{ 7*7 }}`` would print 49, and worse would run; :class:`_Markup`, :class:`_Once` and
+:class:`_Page` output finished text as it is.
 """
 
 from __future__ import annotations
 
 import base64
-import json
 import math
 import re
 from collections.abc import Iterable
@@ -26,6 +34,7 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import branca.element
 import folium
@@ -36,13 +45,15 @@ import pandas as pd
 import shapely
 from folium.template import Template
 from folium.utilities import JsCode
+from markupsafe import Markup
 
-from carecircle.outputs.figures import Headline, headlines, verdict_rows
+from carecircle.outputs.figures import headlines, verdict_rows
+from carecircle.outputs.html import macros
 
 if TYPE_CHECKING:
     from carecircle.outputs.compare import Comparison
 from carecircle.outputs.layers import OutputLayers, UncoveredGrid, output_layers
-from carecircle.outputs.text import amount, bi, bi_html, count, esc, pct, status_bi
+from carecircle.outputs.text import pct
 from carecircle.pipeline import RunResult
 from carecircle.scenario import MapOptions
 
@@ -122,24 +133,120 @@ def share_colour(share: float | None) -> str:
 # --- the page ------------------------------------------------------------------------------------
 
 
-class _OfflineMap(folium.Map):
-    """A folium Map that links no CDN: Leaflet is inlined by :func:`_inline_assets`."""
+def _html() -> Any:
+    """The macros of ``templates/map.html.j2`` (each returns escaped Markup)."""
+    return macros("map.html.j2")
+
+
+class _Markup(branca.element.Element):
+    """Finished markup, output as it is (``branca.element.Element(text)`` would compile it)."""
+
+    _template = Template("{{ this.markup }}")
+
+    def __init__(self, markup: str) -> None:
+        super().__init__()
+        self.markup = str(markup)
+
+
+class _Once(branca.element.MacroElement):
+    """Mixed in after a folium class: its rendered macros join the page as :class:`_Markup`.
+
+    branca's ``MacroElement.render`` puts each rendered macro on the page as ``Element(text)``,
+    which compiles the text (a layer's script with its GeoJSON, names and all) as a second
+    template. This is the same method, minus that second pass.
+    """
+
+    def render(self, **kwargs: Any) -> str:
+        figure = self.get_root()
+        assert isinstance(figure, branca.element.Figure), "render the map through its page"
+        parts = self._template.module.__dict__
+        for part in ("header", "html", "script"):
+            macro = parts.get(part)
+            if macro is not None:
+                section = getattr(figure, part)
+                section.add_child(_Markup(macro(self, kwargs)), name=self.get_name())
+        for child in self._children.values():
+            child.render(**kwargs)
+        return ""  # its parts are on the page now; it has no text of its own
+
+
+class _Section(branca.element.Element):
+    """The head, body or script of a page: a plain ``Element(text)`` added here (folium adds a
+    few of its own, always already rendered) is kept as :class:`_Markup`, never compiled again."""
+
+    def add_child(
+        self, child: branca.element.Element, name: str | None = None, index: int | None = None
+    ) -> branca.element.Element:
+        if type(child) is branca.element.Element and child._template_str is not None:
+            child = _Markup(child._template_str)
+        return super().add_child(child, name=name, index=index)
+
+
+class _Page(branca.element.Figure):
+    """The root of a map page, its three sections :class:`_Section` s."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        for part in ("header", "html", "script"):
+            section = _Section()
+            section._parent = self
+            for name, child in getattr(self, part)._children.items():
+                section.add_child(child, name=name)
+            setattr(self, part, section)
+
+
+class _OfflineMap(folium.Map, _Once):
+    """A folium Map on a :class:`_Page` that links no CDN: Leaflet is inlined by
+    :func:`_inline_assets`."""
 
     default_js = []  # noqa: RUF012 - folium's own class attribute, overridden the way folium does
     default_css = []  # noqa: RUF012
 
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _Page().add_child(self)
 
-class _Script(folium.map.MacroElement):
+
+# The folium classes the maps use, each rendered once (see _Once).
+class _FeatureGroup(folium.FeatureGroup, _Once):
+    pass
+
+
+class _TileLayer(folium.TileLayer, _Once):
+    pass
+
+
+class _Pane(folium.map.CustomPane, _Once):
+    pass
+
+
+class _GeoJson(folium.GeoJson, _Once):
+    pass
+
+
+class _Tooltip(folium.GeoJsonTooltip, _Once):
+    pass
+
+
+class _Popup(folium.GeoJsonPopup, _Once):
+    pass
+
+
+class _LayerControl(folium.LayerControl, _Once):
+    pass
+
+
+class _Script(_Once):
     """JavaScript run after the map and its layers exist (added as the map's last child)."""
 
     _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
 
     def __init__(self, code: str) -> None:
         super().__init__()
-        self.code = code
+        self.code = str(code)
 
 
-class _GaodeLayer(folium.map.Layer):
+class _GaodeLayer(folium.map.Layer, _Once):
     """The Gaode basemap, drawn shifted from GCJ-02 by ``carecircle.gaodeLayer`` (map.js)."""
 
     _template = Template(
@@ -151,6 +258,11 @@ class _GaodeLayer(folium.map.Layer):
     def __init__(self, name: str, *, show: bool) -> None:
         super().__init__(name=name, overlay=False, show=show)
         self.options = {"attribution": "© 高德地图 AutoNavi"}
+
+
+def _js_call(function: str, *args: Any) -> JsCode:
+    """``function(args...)``: ``function`` is ours, each argument written by ``script_json``."""
+    return JsCode(str(_html().js_call(function, list(args))))
 
 
 @cache
@@ -178,11 +290,6 @@ def _own_assets() -> tuple[str, str]:
     )
 
 
-def _script_tag(js: str) -> str:
-    # </script> inside the script would end the element early.
-    return "<script>" + js.replace("</script", "<\\/script") + "</script>"
-
-
 def _root(m: folium.Map) -> branca.element.Figure:
     root = m.get_root()
     assert isinstance(root, branca.element.Figure)
@@ -192,12 +299,13 @@ def _root(m: folium.Map) -> branca.element.Figure:
 def _inline_assets(m: folium.Map, title: str) -> None:
     leaflet_js, leaflet_css = _leaflet_assets()
     own_js, own_css = _own_assets()
+    html = _html()
     header = _root(m).header
-    header.add_child(branca.element.Element(f"<title>{esc(title)}</title>"), name="cc_title")
-    header.add_child(branca.element.Element(f"<style>{leaflet_css}</style>"), name="leaflet_css")
-    header.add_child(branca.element.Element(_script_tag(leaflet_js)), name="leaflet_js")
-    header.add_child(branca.element.Element(f"<style>{own_css}</style>"), name="carecircle_css")
-    header.add_child(branca.element.Element(_script_tag(own_js)), name="carecircle_js")
+    header.add_child(_Markup(html.title(title)), name="cc_title")
+    header.add_child(_Markup(html.style(leaflet_css)), name="leaflet_css")
+    header.add_child(_Markup(html.script(leaflet_js)), name="leaflet_js")
+    header.add_child(_Markup(html.style(own_css)), name="carecircle_css")
+    header.add_child(_Markup(html.script(own_js)), name="carecircle_js")
 
 
 def page_map(boundary: gpd.GeoDataFrame, options: MapOptions, title: str) -> folium.Map:
@@ -226,32 +334,40 @@ def _bounds(boundary: gpd.GeoDataFrame) -> list[list[float]]:
 def _add_basemaps(m: folium.Map, options: MapOptions) -> None:
     """Base layers (radio buttons): none, then the online ones, each off unless chosen."""
     chosen = options.basemap
-    online = bi("（联网）", " (online)")
-    folium.FeatureGroup(
-        name=bi("无底图（离线）", "No basemap (offline)"), overlay=False, show=chosen == "none"
+    html = _html()
+    _FeatureGroup(
+        name=str(html.base_name("无底图（离线）", "No basemap (offline)")),
+        overlay=False,
+        show=chosen == "none",
     ).add_to(m)
-    folium.TileLayer(
-        "OpenStreetMap", name=f"OpenStreetMap{online}", show=chosen == "osm", max_zoom=19
+    _TileLayer(
+        "OpenStreetMap",
+        name=str(html.plain_base_name("OpenStreetMap")),
+        show=chosen == "osm",
+        max_zoom=19,
     ).add_to(m)
     key = options.key()
     if key:
         for kind, labels in (("tianditu", ("vec", "cva")), ("tianditu_img", ("img", "cia"))):
             zh, en = ("天地图 矢量", "Tianditu map") if kind == "tianditu" else ("天地图 影像", "Tianditu imagery")  # fmt: skip
-            group = folium.FeatureGroup(
-                name=bi(zh, en) + online, overlay=False, show=chosen == kind
+            group = _FeatureGroup(
+                name=str(html.base_name(zh, en, online=True)), overlay=False, show=chosen == kind
             )
             for layer in labels:
-                folium.TileLayer(
+                _TileLayer(
                     tiles=_tianditu_url(layer, key),
                     attr="© 天地图 Tianditu",
                     subdomains="01234567",
                     max_zoom=18,
                 ).add_to(group)
             group.add_to(m)
-    _GaodeLayer(bi("高德地图", "Gaode (Amap)") + online, show=chosen == "gaode").add_to(m)
+    _GaodeLayer(str(html.base_name("高德地图", "Gaode (Amap)", online=True)), show=chosen == "gaode").add_to(m)  # fmt: skip
 
 
 def _tianditu_url(layer: str, key: str) -> str:
+    # The key comes from the scenario or the environment: one URL component, nothing else
+    # (Leaflet would read "{...}" in it as a placeholder of the tile URL).
+    key = quote(key, safe="")
     return (
         f"https://t{{s}}.tianditu.gov.cn/{layer}_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
         f"&LAYER={layer}&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={{z}}"
@@ -263,19 +379,20 @@ def _pane(m: folium.Map, key: str, z_index: int | None = None) -> str:
     """Create the pane ``cc-<key>`` (z-index from :data:`PANES` unless given) and name it."""
     z, pointer = PANES[key] if z_index is None else (z_index, True)
     name = f"cc-{key}"
-    folium.map.CustomPane(name, z_index=z, pointer_events=pointer).add_to(m)
+    _Pane(name, z_index=z, pointer_events=pointer).add_to(m)
     return name
 
 
-def layer_name(key: str, zh: str, en: str, *, swatch: str = "", n: int | None = None) -> str:
-    """A layer control label: swatch, name in both languages, count; tagged with its key."""
-    tail = f' <span class="cc-count">({n:,})</span>' if n is not None else ""
-    return f'<span data-layer="{esc(key)}">{swatch}{bi(zh, en)}{tail}</span>'
+def layer_name(
+    key: str, zh: str, en: str, *, swatch: Markup | str = "", n: int | None = None
+) -> str:
+    """A layer control label: swatch (markup of :func:`_swatch`), name in both languages, count;
+    tagged with its key."""
+    return str(_html().layer_name(key, zh, en, swatch=swatch, n=n))
 
 
-def _swatch(colour: str, shape: str = "") -> str:
-    cls = f"cc-swatch {shape}".strip()
-    return f'<i class="{cls}" style="background:{colour}"></i>'
+def _swatch(colour: str, shape: str = "") -> Markup:
+    return Markup(_html().swatch(colour, shape))
 
 
 def geojson(frame: gpd.GeoDataFrame, columns: list[str], tolerance_m: float) -> dict[str, Any]:
@@ -329,11 +446,11 @@ def coverage_map(result: RunResult, layers: OutputLayers | None = None) -> foliu
 
 
 def finish_page(m: folium.Map, boundary: gpd.GeoDataFrame, panel: str, legend: str) -> None:
-    """Layer control, panel and legend, then the wiring script (language, legend sync), which
-    frames ``boundary`` clear of the panel and the layer list."""
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
-    _root(m).html.add_child(branca.element.Element(panel + legend))
-    _Script(f"carecircle.init({m.get_name()}, {json.dumps(_bounds(boundary))});").add_to(m)
+    """Layer control, panel and legend (finished HTML), then the wiring script (language, legend
+    sync), which frames ``boundary`` clear of the panel and the layer list."""
+    _LayerControl(collapsed=False, position="topright").add_to(m)
+    _root(m).html.add_child(_Markup(panel + legend), name="cc_panel")
+    _Script(_html().init(m.get_name(), _bounds(boundary))).add_to(m)
 
 
 def _add_roads(m: folium.Map, result: RunResult) -> _Layer | None:
@@ -341,7 +458,7 @@ def _add_roads(m: folium.Map, result: RunResult) -> _Layer | None:
         return None
     pane = _pane(m, "roads")
     roads = _merged_roads(result.roads)
-    folium.GeoJson(
+    _GeoJson(
         geojson(roads, ["major"], tolerance_m=5),
         name=layer_name("roads", "主要道路", "main roads", swatch=_swatch("#9a9a9a", "cc-sq")),
         style_function=lambda f: {
@@ -350,7 +467,7 @@ def _add_roads(m: folium.Map, result: RunResult) -> _Layer | None:
         },
         interactive=False,
         pane=pane,
-        renderer=JsCode(f"L.canvas({{pane: {json.dumps(pane)}}})"),
+        renderer=_js_call("L.canvas", {"pane": pane}),
     ).add_to(m)
     return _Layer("roads", True)
 
@@ -375,7 +492,7 @@ def _add_isochrones(m: folium.Map, iso: gpd.GeoDataFrame, tol: float) -> _Layer 
     order = sorted(frame["minutes"])
     frame["colour"] = [ISOCHRONE_COLOURS[min(order.index(v), 2)] for v in frame["minutes"]]
     minutes = "/".join(f"{v:g}" for v in order)
-    folium.GeoJson(
+    _GeoJson(
         geojson(frame, ["minutes", "colour"], tolerance_m=max(tol, 5)),
         name=layer_name(
             "isochrones",
@@ -391,7 +508,7 @@ def _add_isochrones(m: folium.Map, iso: gpd.GeoDataFrame, tol: float) -> _Layer 
         interactive=False,
         show=False,
         pane=pane,
-        renderer=JsCode(f"L.canvas({{pane: {json.dumps(pane)}}})"),
+        renderer=_js_call("L.canvas", {"pane": pane}),
     ).add_to(m)
     return _Layer("isochrones", False)
 
@@ -405,12 +522,11 @@ def _add_villages(
     towns = dict(zip(result.townships["id"], result.townships["name"], strict=False))
     village_gaps = gaps[gaps["scope"] == "village"].set_index("object_id")
     minutes = f"{result.scenario.tier('village').minutes:g}"
+    html = _html()
     frame = gpd.GeoDataFrame(
         {
             "colour": [share_colour(s) for s in v["share"]],
-            "tip": [
-                f"<b>{esc(n)}</b> {pct(s)}" for n, s in zip(v["name"], v["share"], strict=True)
-            ],
+            "tip": [str(html.tip(n, pct(s))) for n, s in zip(v["name"], v["share"], strict=True)],
             "html": [
                 _village_popup(row, towns, village_gaps, minutes)
                 for row in v.drop(columns="geometry").to_dict("records")
@@ -419,7 +535,7 @@ def _add_villages(
         geometry=v.geometry.to_numpy(),
         crs=v.crs,
     )
-    folium.GeoJson(
+    _GeoJson(
         geojson(frame, ["colour", "tip", "html"], tolerance_m=tol),
         name=layer_name(
             "villages",
@@ -434,15 +550,11 @@ def _add_villages(
             "fillOpacity": 0.45,
         },
         highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
-        popup=folium.GeoJsonPopup(fields=["html"], labels=False, max_width=440),
+        tooltip=_Tooltip(fields=["tip"], labels=False),
+        popup=_Popup(fields=["html"], labels=False, max_width=440),
         pane=_pane(m, "villages"),
     ).add_to(m)
     return _Layer("villages", True)
-
-
-def _rows(rows: Iterable[tuple[str, str, str]]) -> str:
-    return "".join(f"<tr><th>{bi(zh, en)}</th><td>{value}</td></tr>" for zh, en, value in rows)
 
 
 def _village_popup(
@@ -450,42 +562,23 @@ def _village_popup(
 ) -> str:
     band = [k for k in row if k.startswith("share_") and k.endswith("mps")]
     band_text = " – ".join(pct(row[k]) for k in sorted(band, key=lambda k: float(k[6:-3])))
-    table = _rows(
-        [
-            ("代码", "code", esc(row["id"])),
-            ("乡镇（街道）", "township", esc(towns.get(str(row.get("township")), ""))),
-            ("60岁及以上老人", "residents aged 60+", count(row["older"])),
-            (
-                f"{minutes}分钟内可达",
-                f"within {minutes} min",
-                f"{count(row['older_covered'])} ({pct(row['share'])})",
-            ),
-            ("步速0.8–1.2 m/s时", "at 0.8–1.2 m/s", band_text or "—"),
-            ("照料中心", "care centre", bi("有", "yes") if row["has_centre"] else bi("无", "none")),
-        ]
-    )
-    return f'<div class="cc-pop"><h4>{esc(row["name"])}</h4><table>{table}</table>{_gap_list(gaps, row["id"])}</div>'
+    township = towns.get(str(row.get("township")), "")
+    return str(_html().village_popup(row, township, minutes, band_text, _gap_reasons(gaps, row["id"])))  # fmt: skip
 
 
-def _gap_list(gaps: pd.DataFrame, object_id: Any) -> str:
+def _gap_reasons(gaps: pd.DataFrame, object_id: Any) -> list[tuple[str, str]]:
+    """The gap lines of one village, (Chinese, English) each; none when it has no gap."""
     if object_id not in gaps.index:
-        return ""
+        return []
     g = gaps.loc[object_id]
     if isinstance(g, pd.DataFrame):
         g = g.iloc[0]
-    items = zip(str(g["reasons_zh"]).split("\n"), str(g["reasons_en"]).split("\n"), strict=True)
-    lis = "".join(f"<li>{_reason(zh, en)}</li>" for zh, en in items)
-    return f"<b>{bi('缺口', 'Gaps')}</b><ul>{lis}</ul>"
+    return _reason_pairs(g)
 
 
-def _reason(zh: str, en: str) -> str:
-    """A gap line, its clause set in small type."""
-    zh_text, _, zh_clause = zh.partition("〔")
-    en_text, _, en_clause = en.partition(" [")
-    return bi_html(
-        f'{esc(zh_text)}<br><span class="cc-clause">〔{esc(zh_clause)}</span>',
-        f'{esc(en_text)}<br><span class="cc-clause">[{esc(en_clause)}</span>',
-    )
+def _reason_pairs(gap: Any) -> list[tuple[str, str]]:
+    zh, en = str(gap["reasons_zh"]).split("\n"), str(gap["reasons_en"]).split("\n")
+    return list(zip(zh, en, strict=True))
 
 
 def grid_class(older: float) -> int:
@@ -512,8 +605,7 @@ def _add_grid(m: folium.Map, grid: UncoveredGrid) -> _Layer | None:
         minutes = feature["properties"]["m"]  # geopandas may have written None already
         if minutes is None or not math.isfinite(minutes):
             feature["properties"]["m"] = None
-    colours = json.dumps([c for _, c in GRID_CLASSES])
-    folium.GeoJson(
+    _GeoJson(
         data,
         name=layer_name(
             "grid",
@@ -524,7 +616,7 @@ def _add_grid(m: folium.Map, grid: UncoveredGrid) -> _Layer | None:
         ),
         on_each_feature=JsCode("carecircle.cellTooltip"),
         pane=_pane(m, "grid"),
-        style=JsCode(f"carecircle.gridStyle({colours})"),
+        style=_js_call("carecircle.gridStyle", [c for _, c in GRID_CLASSES]),
     ).add_to(m)
     return _Layer("grid", True)
 
@@ -533,18 +625,19 @@ def _add_townships(m: folium.Map, result: RunResult, tol: float) -> _Layer | Non
     t = result.townships
     if t.empty:
         return None
+    tip = _html().tip
     frame = gpd.GeoDataFrame(
-        {"tip": [f"<b>{esc(n)}</b> {pct(s)}" for n, s in zip(t["name"], t["share"], strict=True)]},
+        {"tip": [str(tip(n, pct(s))) for n, s in zip(t["name"], t["share"], strict=True)]},
         geometry=t.geometry.to_numpy(),
         crs=t.crs,
     )
-    folium.GeoJson(
+    _GeoJson(
         geojson(frame, ["tip"], tolerance_m=tol),
         name=layer_name(
             "townships",
             "乡镇（街道）界",
             "township boundaries",
-            swatch='<i class="cc-swatch cc-line"></i>',
+            swatch=_swatch("", "cc-line"),
         ),
         style_function=lambda f: {
             "fill": False,
@@ -552,48 +645,53 @@ def _add_townships(m: folium.Map, result: RunResult, tol: float) -> _Layer | Non
             "weight": 2,
             "dashArray": "6 4",
         },
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False, sticky=True),
+        tooltip=_Tooltip(fields=["tip"], labels=False, sticky=True),
         pane=_pane(m, "townships"),
     ).add_to(m)
     return _Layer("townships", True)
 
 
+_GAP_SCOPES = {
+    "village": ("村（社区）", "village"),
+    "township": ("乡镇（街道）", "township"),
+    "facility": ("设施", "facility"),
+}
+
+
 def _gap_html(row: dict[str, Any]) -> str:
-    scope = {"village": ("村（社区）", "village"), "township": ("乡镇（街道）", "township"),
-             "facility": ("设施", "facility")}.get(row["scope"], (row["scope"], row["scope"]))  # fmt: skip
-    items = zip(str(row["reasons_zh"]).split("\n"), str(row["reasons_en"]).split("\n"), strict=True)
-    lis = "".join(f"<li>{_reason(zh, en)}</li>" for zh, en in items)
-    where = f" · {esc(row['township'])}" if row["township"] else ""
-    return f'<div class="cc-pop"><h4>{esc(row["name"])}</h4>{bi(*scope)}{where}<ul>{lis}</ul></div>'
+    scope = _GAP_SCOPES.get(row["scope"], (row["scope"], row["scope"]))
+    return str(_html().gap_popup(row, *scope, _reason_pairs(row)))
 
 
 def _tip_and_popup(max_width: int = 440) -> dict[str, Any]:
     """A hover tooltip from ``tip`` and a click popup from ``html`` (both prepared HTML)."""
     return {
-        "tooltip": folium.GeoJsonTooltip(fields=["tip"], labels=False),
-        "popup": folium.GeoJsonPopup(fields=["html"], labels=False, max_width=max_width),
+        "tooltip": _Tooltip(fields=["tip"], labels=False),
+        "popup": _Popup(fields=["html"], labels=False, max_width=max_width),
     }
 
 
 def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame, tol: float) -> _Layer | None:
     pane = _pane(m, "gaps")
+    html = _html()
     frame = gaps.assign(
         html=[_gap_html(r) for r in gaps.drop(columns="geometry").to_dict("records")],
-        tip=[f"<b>{esc(n)}</b> {bi('缺口', 'gaps')} {k}" for n, k in zip(gaps["name"], gaps["gaps"], strict=True)],
-    )  # fmt: skip
-    group = folium.FeatureGroup(
+        tip=[str(html.gap_tip(n, k)) for n, k in zip(gaps["name"], gaps["gaps"], strict=True)],
+    )
+    ring = f"background:#fff;box-shadow:0 0 0 2px {GAP_COLOUR}"
+    group = _FeatureGroup(
         name=layer_name(
             "gaps",
             "缺口（原因与依据）",
             "gaps, with reason and clause",
-            swatch=f'<i class="cc-swatch" style="background:#fff;box-shadow:0 0 0 2px {GAP_COLOUR}"></i>',
+            swatch=html.swatch(style=ring),
             n=len(gaps),
         ),
         show=True,
     )
     areas = frame[frame["scope"] != "facility"]
     if not areas.empty:
-        folium.GeoJson(
+        _GeoJson(
             geojson(areas, ["scope", "tip", "html"], tolerance_m=tol),
             style_function=lambda f: {
                 "fill": False,
@@ -608,7 +706,7 @@ def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame, tol: float) -> _Layer | Non
     if not points.empty:
         marker = folium.CircleMarker(radius=11, color=GAP_COLOUR, weight=3, fill=False)
         marker.options["pane"] = pane
-        folium.GeoJson(
+        _GeoJson(
             geojson(points, ["scope", "tip", "html"], tolerance_m=0),
             marker=marker,
             **_tip_and_popup(),
@@ -617,26 +715,9 @@ def _add_gaps(m: folium.Map, gaps: gpd.GeoDataFrame, tol: float) -> _Layer | Non
     return _Layer("gaps", True)
 
 
-_FACILITY_FIELDS: tuple[tuple[str, str, str, str], ...] = (
-    ("type", "类型", "type", ""),
-    ("floor_m2", "建筑面积", "floor area", "m2"),
-    ("beds", "床位", "beds", "beds"),
-    ("nursing_beds", "护理型床位", "nursing beds", "beds"),
-)
-
-
 def _facility_popup(row: dict[str, Any], tier: str) -> str:
     colour, zh, en, _ = TIER_STYLE[tier]
-    rows = []
-    for col, fzh, fen, unit in _FACILITY_FIELDS:
-        value = row.get(col)
-        if unit:
-            text = bi(amount(value, unit, "zh"), amount(value, unit, "en")) if _positive(value) else "—"  # fmt: skip
-        else:
-            text = esc(value) if value else "—"
-        rows.append((fzh, fen, text))
-    head = f'<h4>{esc(row["name"])}</h4><div class="cc-small">{_swatch(colour)}{bi(zh, en)}</div>'
-    return f'<div class="cc-pop">{head}<table>{_rows(rows)}</table></div>'
+    return str(_html().facility_popup(row, colour, zh, en))
 
 
 def _positive(value: Any) -> bool:
@@ -655,7 +736,7 @@ def _add_facilities(m: folium.Map, result: RunResult) -> list[_Layer]:
         records = rows.drop(columns="geometry").to_dict("records")
         frame = gpd.GeoDataFrame(
             {
-                "name": [esc(r["name"]) for r in records],
+                "name": [str(_html().text(r["name"])) for r in records],
                 "html": [_facility_popup(r, tier) for r in records],
             },
             geometry=rows.geometry.to_numpy(),
@@ -665,12 +746,12 @@ def _add_facilities(m: folium.Map, result: RunResult) -> list[_Layer]:
             radius=radius, color="#ffffff", weight=1.2, fill=True, fill_color=colour, fill_opacity=0.95
         )  # fmt: skip
         marker.options["pane"] = _pane(m, key)
-        folium.GeoJson(
+        _GeoJson(
             geojson(frame, ["name", "html"], tolerance_m=0),
             name=layer_name(key, zh, en, swatch=_swatch(colour), n=len(rows)),
             marker=marker,
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["html"], labels=False, max_width=360),
+            tooltip=_Tooltip(fields=["name"], labels=False),
+            popup=_Popup(fields=["html"], labels=False, max_width=360),
         ).add_to(m)
         out.append(_Layer(key, True))
     return out
@@ -692,35 +773,11 @@ _SITE_HOW = {
 def _site_popup(row: dict[str, Any]) -> str:
     kind = str(row.get("kind"))
     how = _SITE_HOW.get(kind, (kind, kind))
-    beds = count(row.get("beds"))
-    if _positive(row.get("nursing_beds")):
-        beds += " " + bi(f"（护理型 {count(row['nursing_beds'])}）", f"({count(row['nursing_beds'])} nursing)")  # fmt: skip
-    if _positive(row.get("existing_beds")):
-        beds += " " + bi(f"，现有 {count(row['existing_beds'])}", f", {count(row['existing_beds'])} existing")  # fmt: skip
-    land = "—"
-    if _positive(row.get("land_m2")):
-        land = f"{count(row['land_m2'])} m² · {amount(row.get('land_mu'), 'count')} " + bi(
-            "亩", "mu"
-        )
-    rows = [
-        ("方式", "kind", bi(*how)),
-        ("床位", "beds", beds),
-        ("用地", "land", land),
-        ("用地性质", "land use", esc(row.get("land_use") or "—")),
-        ("片区", "zone", esc(row.get("zone") or "—")),
-        ("可达老年人", "older residents within reach", count(row.get("older_in_reach"))),
-        ("由此服务", "of whom served here", count(row.get("older_covered"))),
-        ("边际增益", "marginal gain", count(row.get("marginal_gain"))),
-        ("候选编号", "candidate id", esc(row.get("candidate_id") or "—")),
-    ]
-    title = esc(row.get("name") or row.get("id"))
-    return f'<div class="cc-pop"><h4>{title}</h4><table>{_rows(rows)}</table></div>'
+    return str(_html().site_popup(row, *how))
 
 
 def _site_tip(row: dict[str, Any]) -> str:
-    name = f"<b>{esc(row.get('name') or row.get('id'))}</b>"
-    beds = row.get("beds")
-    return f"{name} {count(beds)} " + bi("床", "beds") if _positive(beds) else name
+    return str(_html().site_tip(row.get("name") or row.get("id"), row.get("beds")))
 
 
 def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame | None) -> list[_Layer]:
@@ -742,14 +799,14 @@ def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame | None) -> list[_Layer]:
             crs=rows.crs,
         )
         icon = folium.DivIcon(
-            html=f'<div style="background:{colour}"><span>{esc(glyph)}</span></div>',
+            html=str(_html().site_icon(colour, glyph)),
             icon_size=(22, 22),
             icon_anchor=(11, 28),
             class_name="cc-site",
         )
         marker = folium.Marker(icon=icon)
         marker.options["pane"] = _pane(m, key, z_index=620 + i)
-        folium.GeoJson(
+        _GeoJson(
             geojson(frame, ["tip", "html"], tolerance_m=0),
             name=layer_name(key, zh, en, swatch=_swatch(colour), n=len(rows)),
             marker=marker,
@@ -762,93 +819,25 @@ def _add_sites(m: folium.Map, sites: gpd.GeoDataFrame | None) -> list[_Layer]:
 # --- panel and legend ----------------------------------------------------------------------------
 
 
-def _rule_attrs(h: Headline) -> str:
-    if not h.rule_id:
-        return ""
-    return f' data-rule="{esc(h.rule_id)}" title="{esc(h.rule_id)}: {esc(h.citation)}"'
-
-
-def _target(h: Headline) -> str:
-    if h.target is None:
-        return ""
-    return f'<span class="cc-target">{bi("目标", "target")} <b>{esc(h.target)}</b></span>'
-
-
-def _main_figure(h: Headline) -> str:
-    """The circle's share, large, with its target and the count behind it."""
-    return (
-        f'<div class="cc-fig cc-main" data-figure="{esc(h.key)}"{_rule_attrs(h)}>'
-        f'<div class="cc-fig-label">{bi(h.label_zh, h.label_en)}</div>'
-        f'<div class="cc-fig-line"><b class="cc-value" id="cc-share">{esc(h.value)}</b>'
-        f"{_target(h)}{status_bi(h.status)}</div>"
-        f'<div class="cc-detail">{bi(h.detail_zh, h.detail_en)}</div></div>'
-    )
-
-
-def _figure_row(h: Headline) -> str:
-    """One line of the figures table: label (and detail), value, target, verdict."""
-    detail = f'<div class="cc-detail">{bi(h.detail_zh, h.detail_en)}</div>' if h.detail_zh else ""
-    return (
-        f'<tr class="cc-fig" data-figure="{esc(h.key)}"{_rule_attrs(h)}>'
-        f"<td>{bi(h.label_zh, h.label_en)}{detail}</td>"
-        f'<td class="n"><b class="cc-value">{esc(h.value)}</b></td>'
-        f'<td class="n">{_target(h)}</td><td class="n">{status_bi(h.status)}</td></tr>'
-    )
-
-
 def panel_title(title: str) -> str:
     """A scenario title written "中文 / English" shows one half per language."""
-    zh, sep, en = title.partition(" / ")
-    return bi(zh, en) if sep else esc(title)
+    return str(_html().panel_title(title))
 
 
-def panel_html(result: RunResult, extra: str = "") -> str:
+def panel_html(result: RunResult) -> str:
     """The headline panel: title, language button, figures against targets, every verdict."""
-    title = panel_title(result.scenario.title or result.scenario.name)
     main, *others = headlines(result)
-    rows = "".join(_figure_row(h) for h in others)
     band = result.summary["village_circle"].get("share_by_walk_speed", {})
-    band_text = " · ".join(f"{k} m/s {pct(v)}" for k, v in band.items())
-    band_html = (
-        f'<div class="cc-small" id="cc-band">{bi("步速敏感性", "walking-speed band")}: {band_text}</div>'
-        if band
-        else ""
-    )
-    return f"""
-<div class="cc-box cc-panel" id="cc-panel">
-  <div class="cc-head"><div class="cc-title">{title}</div>{LANGUAGE_BUTTON}</div>
-  {_main_figure(main)}<table class="cc-figs">{rows}</table>{band_html}{_verdict_details(result.summary)}{extra}
-</div>"""
-
-
-LANGUAGE_BUTTON = (
-    '<button id="cc-lang" type="button" title="中文 / English">'
-    '<span class="cc-zh">English</span><span class="cc-en">中文</span></button>'
-)
-
-
-def _verdict_details(summary: dict[str, Any]) -> str:
-    rows = verdict_rows(summary)
-    if not rows:
-        return ""
-    body = "".join(
-        f'<tr data-rule="{esc(r["rule_id"])}"><td title="{esc(r["citation"])}">{esc(r["rule_id"])}</td>'
-        f'<td class="n">{bi(r["measured_zh"], r["measured_en"])}</td>'
-        f'<td class="n">{bi(r["required_zh"], r["required_en"])}</td><td>{status_bi(r["status"])}</td></tr>'
-        for r in rows
-    )
-    head = f"<tr><th>{bi('规则', 'rule')}</th><th>{bi('现状', 'now')}</th><th>{bi('目标', 'target')}</th><th></th></tr>"  # fmt: skip
-    return f"<details><summary>{bi(f'全部目标核对（{len(rows)} 项）', f'all targets checked ({len(rows)})')}</summary><table>{head}{body}</table></details>"  # fmt: skip
-
-
-def _legend_rows(rows: Iterable[tuple[str, str]]) -> str:
-    return "".join(f'<div><i style="background:{c}"></i>{label}</div>' for c, label in rows)
+    title = result.scenario.title or result.scenario.name
+    return str(_html().panel(title, main, others, band, verdict_rows(result.summary)))
 
 
 def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> str:
     """Colour keys of the area layers; each section shows while its layer is on."""
+    html = _html()
+    bi = html.bi
     minutes = f"{result.scenario.tier('village').minutes:g}"
-    shares = [(c, esc(label)) for _, c, label in SHARE_COLOURS]
+    shares: list[tuple[str, Any]] = [(c, label) for _, c, label in SHARE_COLOURS]
     shares.append((NO_DATA_COLOUR, bi("无老年人口", "no older residents")))
     iso = sorted(layers.isochrones["minutes"]) if not layers.isochrones.empty else []
     iso_rows = [(ISOCHRONE_COLOURS[i], bi(f"{v:g} 分钟内", f"within {v:g} min")) for i, v in enumerate(iso[:3])]  # fmt: skip
@@ -861,20 +850,17 @@ def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> s
         f"{grid.cell_m:.0f} m squares with at least one older resident: {pct(share_shown)} of those outside",
     )
     sections = [
-        ("villages", bi(f"村（社区）{minutes}分钟覆盖率", "village coverage"), _legend_rows(shares), ""),
-        ("grid", bi("圈外老年人（每格）", "older residents outside, per square"), _legend_rows(grid_rows), note),
-        ("isochrones", bi("步行等时圈", "walking isochrones"), _legend_rows(iso_rows), ""),
+        ("villages", bi(f"村（社区）{minutes}分钟覆盖率", "village coverage"), shares, ""),
+        ("grid", bi("圈外老年人（每格）", "older residents outside, per square"), grid_rows, note),
+        ("isochrones", bi("步行等时圈", "walking isochrones"), iso_rows, ""),
     ]  # fmt: skip
     return legend_box(sections, visible)
 
 
-def legend_box(sections: Iterable[tuple[str, str, str, str]], visible: set[str]) -> str:
-    body = "".join(
-        f'<section data-layer="{key}"{"" if key in visible else " hidden"}><h4>{title}</h4>{rows}'
-        f"{f'<div class=cc-note>{note}</div>' if note else ''}</section>"
-        for key, title, rows, note in sections
-    )
-    return f'<div class="cc-box cc-legend" id="cc-legend">{body}</div>'
+def legend_box(sections: Iterable[tuple[str, Any, Any, Any]], visible: set[str]) -> str:
+    """The legend: (layer key, heading, rows of (colour, label), note) per section; headings,
+    labels and notes are text or the macros' Markup."""
+    return str(_html().legend(list(sections), visible))
 
 
 def save_map(m: folium.Map, path: Path) -> None:
@@ -918,11 +904,11 @@ def comparison_map(c: Comparison) -> folium.Map:
     _add_differences(m, c.villages, b.scenario.map.simplify_m)
     _add_townships(m, b, b.scenario.map.simplify_m)
     _add_facility_changes(m, a, b)
-    rows = [(c, esc(label) + " pp") for _, c, label in DELTA_CLASSES]
+    bi = _html().bi
+    rows: list[tuple[str, Any]] = [(c, label + " pp") for _, c, label in DELTA_CLASSES]
     rows.append((NO_DATA_COLOUR, bi("仅一个情景有此村", "village in one run only")))
     legend = legend_box(
-        [("diff", bi("覆盖率变化（B − A）", "change in coverage (B − A)"), _legend_rows(rows), "")],
-        {"diff"},
+        [("diff", bi("覆盖率变化（B − A）", "change in coverage (B − A)"), rows, "")], {"diff"}
     )
     finish_page(m, b.boundary, comparison_panel(c), legend)
     return m
@@ -935,8 +921,9 @@ def _short(r: RunResult) -> str:
 
 def _add_differences(m: folium.Map, villages: gpd.GeoDataFrame, tol: float) -> None:
     v = villages[villages.geometry.notna()]
+    tip = _html().change_tip
     tips = [
-        f"<b>{esc(n)}</b> A {pct(x)} → B {pct(y)}" + (f" ({d:+.1f} pp)" if np.isfinite(d) else "")
+        str(tip(n, x, y, float(d)))
         for n, x, y, d in zip(v["name"], v["share_a"], v["share_b"], v["delta_pp"], strict=True)
     ]
     frame = gpd.GeoDataFrame(
@@ -944,7 +931,7 @@ def _add_differences(m: folium.Map, villages: gpd.GeoDataFrame, tol: float) -> N
         geometry=v.geometry.to_numpy(),
         crs=v.crs,
     )
-    folium.GeoJson(
+    _GeoJson(
         geojson(frame, ["colour", "tip"], tolerance_m=tol),
         name=layer_name(
             "diff",
@@ -959,7 +946,7 @@ def _add_differences(m: folium.Map, villages: gpd.GeoDataFrame, tol: float) -> N
             "fillOpacity": 0.75,
         },
         highlight_function=lambda f: {"weight": 2.5, "color": "#000000"},
-        tooltip=folium.GeoJsonTooltip(fields=["tip"], labels=False),
+        tooltip=_Tooltip(fields=["tip"], labels=False),
         pane=_pane(m, "diff"),
     ).add_to(m)
 
@@ -976,7 +963,7 @@ def _add_facility_changes(m: folium.Map, a: RunResult, b: RunResult) -> None:
         records = rows.drop(columns="geometry").to_dict("records")
         frame = gpd.GeoDataFrame(
             {
-                "name": [esc(r["name"]) for r in records],
+                "name": [str(_html().text(r["name"])) for r in records],
                 "html": [_facility_popup(r, str(r.get("tier", "other"))) for r in records],
             },
             geometry=rows.geometry.to_numpy(),
@@ -985,47 +972,18 @@ def _add_facility_changes(m: folium.Map, a: RunResult, b: RunResult) -> None:
         marker = folium.CircleMarker(radius=7, color="#ffffff", weight=1.5, fill=True,
                                      fill_color=colour, fill_opacity=0.95)  # fmt: skip
         marker.options["pane"] = _pane(m, key)
-        folium.GeoJson(
+        _GeoJson(
             geojson(frame, ["name", "html"], tolerance_m=0),
             name=layer_name(key, zh, en, swatch=_swatch(colour), n=len(rows)),
             marker=marker,
-            tooltip=folium.GeoJsonTooltip(fields=["name"], labels=False),
-            popup=folium.GeoJsonPopup(fields=["html"], labels=False, max_width=360),
+            tooltip=_Tooltip(fields=["name"], labels=False),
+            popup=_Popup(fields=["html"], labels=False, max_width=360),
         ).add_to(m)
-
-
-def _side_html(side: dict[str, Any]) -> str:
-    target = f'<div class="cc-target">{bi("目标", "target")} <b>{esc(side["target"])}</b></div>' if side.get("target") else ""  # fmt: skip
-    return f'<b class="cc-value">{esc(side["value"])}</b> {status_bi(side.get("status"))}{target}'
 
 
 def comparison_panel(c: Comparison) -> str:
     """Both runs' figures in two columns, and the change."""
     figures = [f for f in c.figures if f["kind"] == "figure"]
     verdicts = [f for f in c.figures if f["kind"] == "verdict"]
-
-    def row(f: dict[str, Any]) -> str:
-        return (
-            f'<tr class="cc-fig" data-figure="{esc(f["key"])}"><td>{bi(f["label_zh"], f["label_en"])}</td>'
-            f'<td class="n" data-run="a">{_side_html(f["a"])}</td>'
-            f'<td class="n" data-run="b">{_side_html(f["b"])}</td>'
-            f'<td class="n cc-change">{esc(f["change"])}</td></tr>'
-        )
-
-    head = f"<tr><th></th><th>A</th><th>B</th><th>{bi('变化', 'change')}</th></tr>"
-    names = (
-        f'<div class="cc-small"><b>A</b> {panel_title(c.a.scenario.title or c.a.scenario.name)}<br>'
-        f"<b>B</b> {panel_title(c.b.scenario.title or c.b.scenario.name)}</div>"
-    )
-    rules = "".join(row(f) for f in verdicts)
-    details = (
-        f"<details><summary>{bi(f'目标核对（{len(verdicts)} 项）', f'targets checked ({len(verdicts)})')}</summary>"
-        f'<table class="cc-figs cc-cmp">{head}{rules}</table></details>'
-        if verdicts
-        else ""
-    )
-    return f"""
-<div class="cc-box cc-panel cc-compare" id="cc-panel">
-  <div class="cc-head"><div class="cc-title">{bi("情景对比", "Scenario comparison")}</div>{LANGUAGE_BUTTON}</div>
-  {names}<table class="cc-figs cc-cmp">{head}{"".join(row(f) for f in figures)}</table>{details}
-</div>"""
+    a, b = (r.scenario.title or r.scenario.name for r in (c.a, c.b))
+    return str(_html().comparison_panel(a, b, figures, verdicts))

@@ -1,18 +1,19 @@
 """Bilingual text for the pages the public reads: Chinese first, English one click away.
 
 A map page holds every label in both languages, as ``<span class="cc-zh">`` and
-``<span class="cc-en">``; a style rule shows one of them, and the page's language button switches
-the rule. Reports show both side by side. Numbers are formatted here once, so the map panel, the
-report, the workbook and the comparison page print the same figure the same way.
+``<span class="cc-en">`` (the ``bi`` macro of ``templates/map.html.j2``); a style rule shows one of
+them, and the page's language button switches the rule. Reports show both side by side. Numbers
+are formatted here once, so the map panel, the report, the workbook and the comparison page print
+the same figure the same way. The HTML itself is written by the templates (``outputs/html.py``),
+which escape every value: nothing here returns markup.
 """
 
 from __future__ import annotations
 
-import html
 import math
 from typing import Any
 
-__all__ = ["STATUS", "UNITS", "amount", "bi", "bi_html", "count", "esc", "pct", "status_bi"]
+__all__ = ["STATUS", "UNITS", "amount", "count", "pct"]
 
 # Units of rule targets: (Chinese, English) suffixes.
 UNITS: dict[str, tuple[str, str]] = {
@@ -32,29 +33,6 @@ STATUS: dict[str, tuple[str, str]] = {
     "fail": ("未达标", "not met"),
     "not_assessable": ("无法评估", "not assessable"),
 }
-
-
-def status_bi(status: str | None) -> str:
-    """A verdict status as a badge both languages can read; empty for a figure without target."""
-    if not status:
-        return ""
-    zh, en = STATUS.get(status, (status, status))
-    return f'<span class="cc-badge cc-{esc(status)}">{bi(zh, en)}</span>'
-
-
-def esc(value: Any) -> str:
-    """Text from the data, safe inside HTML (names come from files anyone may have edited)."""
-    return html.escape("" if value is None else str(value))
-
-
-def bi_html(zh: str, en: str) -> str:
-    """Both languages of already-escaped HTML; the page shows one."""
-    return f'<span class="cc-zh">{zh}</span><span class="cc-en">{en}</span>'
-
-
-def bi(zh: str, en: str) -> str:
-    """Both languages of plain text, escaped; the page shows one."""
-    return bi_html(esc(zh), esc(en))
 
 
 def _finite(value: Any) -> bool:
