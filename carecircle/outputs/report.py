@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-import html
 import logging
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
-import jinja2
 import numpy as np
 
 from carecircle.outputs.figures import headlines
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
+from carecircle.outputs.html import render
 from carecircle.outputs.layers import OutputLayers, output_layers
 from carecircle.outputs.planfile import write_plan
 from carecircle.outputs.tables import write_xlsx
-from carecircle.outputs.text import amount, count, pct
 from carecircle.pipeline import RunResult
 from carecircle.planning import policy
 from carecircle.planning.findings import findings_table
@@ -33,15 +32,6 @@ PLAN_FILE = "recommended_plan.gpkg"
 OUTPUT_FILES = (
     "index.html", "report.html", "summary.json", "gaps.csv", "tables.xlsx", "results.gpkg",
 )  # fmt: skip
-
-# The plan checker's page formats its figures with this name.
-_amount = amount
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("carecircle.outputs", "templates"),
-    autoescape=jinja2.select_autoescape(["html", "j2"]),
-    keep_trailing_newline=True,
-)
 
 
 def write_outputs(
@@ -124,8 +114,8 @@ def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:
     townships = result.townships.sort_values("share")
     villages = result.villages.sort_values(["share", "older"], ascending=[True, False])
     sites = layers.sites if layers is not None else None
-    template = _ENV.get_template("report.html.j2")
-    return template.render(
+    return render(
+        "report.html.j2",
         title=result.scenario.title or result.scenario.name,
         s=summary,
         circle=circle,
@@ -133,17 +123,15 @@ def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:
         townships=townships.to_dict("records"),
         villages=villages.to_dict("records"),
         sites=None if sites is None else sites.drop(columns="geometry").to_dict("records"),
-        pct=pct,
-        num=count,
-        amount=amount,
-        curve_svg=_curve_svg(circle.get("share_by_minutes", {}), circle["minutes"]),
+        curve=_curve(circle.get("share_by_minutes") or {}, circle["minutes"]),
     )
 
 
-def _curve_svg(shares: dict[str, float], threshold: float) -> str:
-    """Share of older residents reached against minutes, as a small inline SVG line chart."""
+def _curve(shares: dict[str, float | None], threshold: float) -> dict[str, Any] | None:
+    """Share of older residents reached against minutes, in the pixels of the report's small
+    line chart (drawn by the template's ``curve_svg``); None without shares."""
     if not shares:
-        return ""
+        return None
     w, h, pad = 460, 220, 36
     pts = sorted((float(k), v or 0.0) for k, v in shares.items())
     xmax = max(p[0] for p in pts) or 1.0
@@ -154,22 +142,13 @@ def _curve_svg(shares: dict[str, float], threshold: float) -> str:
     def sy(v: float) -> float:
         return h - pad - (h - 2 * pad) * v
 
-    line = " ".join(f"{sx(m):.1f},{sy(v):.1f}" for m, v in pts)
-    ticks = "".join(
-        f'<text x="{sx(m):.1f}" y="{h - pad + 14}" font-size="10" text-anchor="middle">{m:g}</text>'
-        for m, _ in pts
-    )
-    yticks = "".join(
-        f'<text x="{pad - 4}" y="{sy(v) + 3:.1f}" font-size="10" text-anchor="end">{v * 100:.0f}%</text>'
-        f'<line x1="{pad}" x2="{w - pad}" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#eee"/>'
-        for v in (0, 0.25, 0.5, 0.75, 1.0)
-    )
-    label = html.escape(f"{threshold:g} 分钟 / min")
-    return (
-        f'<svg width="{w}" height="{h}" role="img" '
-        f'aria-label="coverage against minutes">{yticks}'
-        f'<line x1="{sx(threshold):.1f}" x2="{sx(threshold):.1f}" y1="{pad}" y2="{h - pad}" stroke="#d73027" stroke-dasharray="4 3"/>'
-        f'<text x="{sx(threshold) + 4:.1f}" y="{pad + 10}" font-size="10" fill="#d73027">{label}</text>'
-        f'<polyline points="{line}" fill="none" stroke="#1a5276" stroke-width="2"/>{ticks}'
-        f'<text x="{w / 2}" y="{h - 4}" font-size="11" text-anchor="middle">分钟 / minutes</text></svg>'
-    )
+    return {
+        "w": w,
+        "h": h,
+        "pad": pad,
+        "points": [(sx(m), sy(v)) for m, v in pts],
+        "ticks": [(sx(m), m) for m, _ in pts],
+        "yticks": [(sy(v), v) for v in (0, 0.25, 0.5, 0.75, 1.0)],
+        "x": sx(threshold),
+        "threshold": threshold,
+    }

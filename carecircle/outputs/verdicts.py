@@ -6,10 +6,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import jinja2
-
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
-from carecircle.outputs.text import amount
+from carecircle.outputs.html import render
 from carecircle.planning.findings import findings_table
 from carecircle.planning.plancheck import PlanCheck, rule_of
 from carecircle.scenario import Scenario
@@ -24,12 +22,6 @@ _COLUMNS = (
     "status", "status_zh", "severity", "citation", "reason_zh", "reason_en", "action_zh",
     "action_en", "kind", "shortfall",
 )  # fmt: skip
-
-_ENV = jinja2.Environment(
-    loader=jinja2.PackageLoader("carecircle.outputs", "templates"),
-    autoescape=jinja2.select_autoescape(["html", "j2"]),
-    keep_trailing_newline=True,
-)
 
 
 def write_verdicts(check: PlanCheck, scenario: Scenario, out_dir: str | Path) -> dict[str, Path]:
@@ -60,11 +52,11 @@ def render_verdicts(check: PlanCheck, scenario: Scenario) -> str:
         {"rule": rule_of(rule_id), "rows": rows, "failed": _failed(rows)}
         for rule_id, rows in groups.items()
     ]
-    return _ENV.get_template("verdicts.html.j2").render(
+    return render(
+        "verdicts.html.j2",
         title=scenario.title or scenario.name,
         s=clean_json(dict(check.summary)),
         rules=rules,
-        amount=amount,
     )
 
 
