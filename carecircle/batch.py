@@ -14,7 +14,6 @@ The merged results are written (atomically) to ``OUT/province_summary.json`` and
 from __future__ import annotations
 
 import hashlib
-import html
 import json
 import os
 import time
@@ -478,65 +477,31 @@ def _fmt(value: Any, kind: str = "n") -> str:
 
 
 def _index_html(summary: dict[str, Any], counties: Sequence[CountyResult]) -> str:
-    """One self-contained page (no external requests): the table of counties with their links."""
-    e = html.escape
-    rows = []
-    for c in counties:
-        circle = c.headline.get("village_circle", {})
-        if c.status == "failed":
-            links = f'<td colspan="2" class="reason">{e(c.reason or "")}</td>'
-        else:
-            base = quote(c.name)
-            links = (
-                f'<td><a href="{base}/index.html">地图 / map</a></td>'
-                f'<td><a href="{base}/report.html">报告 / report</a></td>'
-            )
-        rows.append(
-            f'<tr class="{c.status}"><td>{e(c.name)}</td><td>{e(c.title or "")}</td>'
-            f"<td>{e(_STATUS_LABEL[c.status])}</td>"
-            f'<td class="num">{_fmt(circle.get("share"), "pct")}</td>'
-            f'<td class="num">{_fmt(circle.get("older"))}</td>'
-            f'<td class="num">{_fmt(circle.get("older_covered"))}</td>'
-            f'<td class="num">{_fmt(c.headline.get("gaps"))}</td>'
-            f'<td class="num">{_fmt(c.headline.get("siting_new_beds"))}</td>'
-            f"{links}</tr>"
-        )
-    counts = summary["counts"]
-    total = summary["village_circle"]
-    return f"""<!DOCTYPE html>
-<html lang="zh-CN">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>全省15分钟养老服务圈汇总 / Province summary of the 15-minute elderly-care circle</title>
-<style>
-body {{ font-family: "Noto Sans CJK SC", "Microsoft YaHei", "PingFang SC", sans-serif;
-       margin: 2em; color: #222; }}
-table {{ border-collapse: collapse; }}
-th, td {{ border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: left; }}
-th {{ background: #f3f3f3; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
-tr.failed td {{ background: #fdecea; }}
-tr.skipped td {{ color: #555; }}
-td.reason {{ color: #a12622; }}
-</style>
-</head>
-<body>
-<h1>全省15分钟养老服务圈汇总<br><small>Province summary of the 15-minute elderly-care circle</small></h1>
-<p>共 {counts["total"]} 个县 / {counts["total"]} counties:
-{counts["ok"]} 完成 ok, {counts["skipped"]} 跳过 skipped (up to date),
-{counts["failed"]} 失败 failed.
-覆盖率 / circle share: {_fmt(total["share"], "pct")}
-({_fmt(total["older_covered"])} / {_fmt(total["older"])} 老年人 older residents).</p>
-<table>
-<thead><tr><th>情景 / scenario</th><th>名称 / title</th><th>状态 / status</th>
-<th>覆盖率 / circle share</th><th>老年人 / older residents</th><th>已覆盖 / covered</th>
-<th>缺口 / gaps</th><th>新增床位 / new beds</th><th colspan="2">结果 / outputs</th></tr></thead>
-<tbody>
-{chr(10).join(rows)}
-</tbody>
-</table>
-<p>数据 / data: <a href="{SUMMARY_FILE}">{SUMMARY_FILE}</a></p>
-</body>
-</html>
-"""
+    """One self-contained page (no external requests): the table of counties with their links.
+
+    Rendered by ``templates/province.html.j2``, which escapes every value: a county's title and
+    the reason it failed (an error message quoting its data) show as text."""
+    from carecircle.outputs.html import render
+
+    rows = [
+        {
+            "name": c.name,
+            "title": c.title or "",
+            "status": c.status,
+            "status_label": _STATUS_LABEL[c.status],
+            "circle": c.headline.get("village_circle", {}),
+            "gaps": c.headline.get("gaps"),
+            "new_beds": c.headline.get("siting_new_beds"),
+            "reason": c.reason or "",
+            "href": quote(c.name),
+        }
+        for c in counties
+    ]
+    return render(
+        "province.html.j2",
+        counts=summary["counts"],
+        total=summary["village_circle"],
+        counties=rows,
+        fmt=_fmt,
+        summary_file=SUMMARY_FILE,
+    )
