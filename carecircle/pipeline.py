@@ -110,7 +110,7 @@ def run_scenario(
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
     villages["road_km"] = _road_km(net, villages)
     step()
-    report = _find_gaps(scenario, villages, townships, facilities, coverage)
+    report = _find_gaps(scenario, villages, townships, facilities, coverage, inputs.boundary)
     summary = _summary(
         scenario, inputs, graph, net_report, cells, facilities, coverage, snap_report
     )
@@ -140,6 +140,7 @@ def run_scenario(
             **outcome.summary,
             "sites": outcome.sites.drop(columns="geometry").to_dict("records"),
         }
+        quality.add_siting_warnings(summary["data_quality"], scenario, outcome.summary)
     return RunResult(
         scenario=scenario,
         crs=inputs.crs,
@@ -178,8 +179,12 @@ def _read_admin(scenario: Scenario) -> _Inputs:
         scenario.area.boundary, kind="boundary", to_crs="EPSG:4326", limits=scenario.limits
     )
     crs = layers.working_crs(scenario.crs, boundary)
+    # One outline; it keeps the county's name (or names) for the county-level verdicts.
+    names = [str(n) for n in boundary.get("name", pd.Series(dtype=str)) if str(n).strip()]
     outline = gpd.GeoDataFrame(
-        geometry=[shapely.union_all(boundary.to_crs(crs).geometry.to_numpy())], crs=crs
+        {"name": ["、".join(dict.fromkeys(names))]},
+        geometry=[shapely.union_all(boundary.to_crs(crs).geometry.to_numpy())],
+        crs=crs,
     )
     townships = layers.read_layer(
         src.townships, kind="townships", to_crs=crs, limits=scenario.limits
@@ -663,9 +668,12 @@ def _find_gaps(
     townships: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     county: dict[str, Any],
+    boundary: gpd.GeoDataFrame,
 ) -> gaps.GapReport:
     rules = policy.resolve(scenario.policy.targets)
-    name = scenario.title or scenario.name
+    # County verdicts carry the county's own name (the boundary's), else the scenario's title.
+    names = [str(n) for n in boundary.get("name", pd.Series(dtype=str)) if str(n).strip()]
+    name = "、".join(dict.fromkeys(names)) or scenario.title or scenario.name
     inputs = gaps.GapInputs(
         villages=pd.DataFrame(villages.drop(columns="geometry")),
         townships=pd.DataFrame(townships.drop(columns="geometry")),

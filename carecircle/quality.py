@@ -22,7 +22,7 @@ import pandas as pd
 from carecircle.planning import policy
 from carecircle.scenario import Scenario
 
-__all__ = ["catalogue_citations", "data_quality", "warning"]
+__all__ = ["add_siting_warnings", "catalogue_citations", "data_quality", "warning"]
 
 
 def warning(
@@ -135,6 +135,21 @@ def data_quality(
                 items=sparse,
             )
         )
+    doubtful = _doubtful_types(facilities)
+    if doubtful:
+        out.append(
+            warning(
+                "facility_type_doubtful",
+                f"{len(doubtful)} 处设施的类型与规模不符（如床位很少的“养老院”），可能按其类型被计入了错误的层级；"
+                "请核对并在 data.facilities.types 中映射",
+                f"{len(doubtful)} facilities have a type that does not fit their size (an "
+                "'institution' with a handful of beds, a village centre with a nursing home's): "
+                "their type may have put them in the wrong tier; check them and map the type in "
+                "data.facilities.types",
+                count=len(doubtful),
+                items=doubtful,
+            )
+        )
     ignored = dict(reports.get("facilities_ignored", {}))
     if ignored:
         n = sum(ignored.values())
@@ -232,6 +247,62 @@ def data_quality(
     }
 
 
+def add_siting_warnings(
+    quality: dict[str, Any], scenario: Scenario, siting: Mapping[str, Any]
+) -> None:
+    """Warnings the recommendations raise: older residents no candidate site can reach, parcels
+    left out for the land they stand on, centres moved off forbidden land."""
+    out = quality["warnings"]
+    homes = siting.get("regional_homes", {})
+    unreached = float(homes.get("older_reach_no_candidate", 0.0) or 0.0)
+    if unreached > 0:
+        places = homes.get("villages_reach_no_candidate", [])
+        tier = scenario.tier(scenario.siting.tier if scenario.siting else "regional")
+        out.append(
+            warning(
+                "older_reach_no_home_site",
+                f"{unreached:,.0f} 名老年人在{tier.minutes:g}分钟车程内到不了任何候选地块（"
+                f"{'、'.join(places[:8]) or '村界之外'}）；多为只进不出的单行道、远离道路或道路未测绘",
+                f"{unreached:,.0f} older residents reach no candidate site within {tier.minutes:g} "
+                f"minutes by car ({', '.join(places[:8]) or 'outside the villages'}): they live "
+                "off the roads, in a pocket of one-way streets with no way out, or where the roads "
+                "are unmapped",
+                count=round(unreached),
+                items=[{"name": p} for p in places],
+            )
+        )
+    cands = siting.get("candidates", {})
+    if cands.get("excluded_land_use") or cands.get("excluded_outside_county"):
+        n = int(cands.get("excluded_land_use", 0)) + int(cands.get("excluded_outside_county", 0))
+        out.append(
+            warning(
+                "candidates_excluded",
+                f"{n} 个候选地块未参与选址：{cands.get('excluded_land_use', 0)} 个用地性质不得建设养老设施，"
+                f"{cands.get('excluded_outside_county', 0)} 个在县域外",
+                f"{n} candidate parcels were left out of the siting: "
+                f"{cands.get('excluded_land_use', 0)} on land a care facility may not use "
+                f"(land-use-compatible), {cands.get('excluded_outside_county', 0)} outside the county "
+                "(site-in-county)",
+                count=n,
+                items=cands.get("excluded", []),
+                banner=False,
+            )
+        )
+    moved = int(siting.get("village_centres", {}).get("points_moved_off_forbidden_land", 0) or 0)
+    if moved:
+        out.append(
+            warning(
+                "centres_moved_off_forbidden_land",
+                f"{moved} 处新建照料中心的位置落在不得建设的地块上，已移至地块外最近处",
+                f"{moved} new village centres would have stood on land a care facility may not use; "
+                "each was moved just outside that parcel",
+                count=moved,
+                banner=False,
+            )
+        )
+    quality["banner"] = [w["code"] for w in out if w["banner"]]
+
+
 def catalogue_citations(scenario: Scenario) -> list[dict[str, Any]]:
     """The scenario's rules whose citations come from none of its own documents.
 
@@ -250,6 +321,35 @@ def catalogue_citations(scenario: Scenario) -> list[dict[str, Any]]:
         if local and not any(d.key in own for d in local):
             out.append({"rule": rule.id, "documents": sorted({d.number for d in local})})
     return out
+
+
+# Beyond these a facility's size contradicts its tier: a home with fewer beds than a family
+# house is a day-care centre, a "centre" with a nursing home's beds is a home.
+_INSTITUTION_TIERS = ("jingloyuan", "regional", "county", "institution")
+_FEW_BEDS = 10
+_MANY_BEDS = 50
+
+
+def _doubtful_types(facilities: pd.DataFrame) -> list[dict[str, Any]]:
+    if "beds" not in facilities.columns:
+        return []
+    beds = pd.to_numeric(facilities["beds"], errors="coerce").fillna(0).to_numpy()
+    tier = facilities["tier"].astype(str).to_numpy()
+    few = np.isin(tier, _INSTITUTION_TIERS) & (beds < _FEW_BEDS)
+    many = (tier == "village") & (beds >= _MANY_BEDS)
+    rows = []
+    for i in np.flatnonzero(few | many).tolist():
+        r = facilities.iloc[i]
+        rows.append(
+            {
+                "id": str(r["id"]),
+                "name": str(r["name"]),
+                "type": str(r.get("type", "")),
+                "tier": str(r["tier"]),
+                "beds": float(beds[i]),
+            }
+        )
+    return rows
 
 
 def _villages_with(

@@ -26,6 +26,7 @@ import numpy.typing as npt
 import pandas as pd
 import scipy.sparse as sp
 import shapely
+import shapely.ops
 
 from carecircle import engine
 from carecircle.errors import DataError, excerpt
@@ -89,15 +90,23 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
             limits=scenario.limits,
         )
     )
-    if parcels is not None:
+    forbidden = gpd.GeoSeries([], crs=run.boundary.crs)
+    if parcels is not None and scenario.data.candidates is not None:
+        every = parcels
         parcels, summary["candidates"] = admissible_parcels(
-            parcels,
-            run.boundary,
-            str(scenario.data.candidates.path),  # type: ignore[union-attr]
+            parcels, run.boundary, str(scenario.data.candidates.path)
         )
+        refused = {
+            e["id"]
+            for e in summary["candidates"]["excluded"]
+            if e["reason"] == "land-use-compatible"
+        }
+        forbidden = every.geometry[every["id"].astype(str).isin(refused)]
     homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run, parcels)
     frames.append(home_sites)
-    centres, centre_sites, summary["village_centres"] = _village_centres(scenario, run, parcels)
+    centres, centre_sites, summary["village_centres"] = _village_centres(
+        scenario, run, parcels, forbidden
+    )
     frames.append(centre_sites)
     sites = pd.concat(frames, ignore_index=True)
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=run.boundary.crs)
@@ -291,7 +300,17 @@ def _regional_homes(
         threshold=max_s, time_limit=spec.time_limit_s,
     )  # fmt: skip
     sites = _home_sites(result, cands, run)
-    return result, sites, _home_summary(result, targets, tier.mode, tier.minutes, len(cands))
+    summary = _home_summary(result, targets, tier.mode, tier.minutes, len(cands))
+    # Older residents no candidate reaches at all (a pocket of one-way streets, an unmapped
+    # area): the model cannot serve them whatever it chooses, and the planner must know why.
+    none = np.asarray(coverage.getnnz(axis=1) == 0) & (older > 0)
+    village = run.cells["village"].to_numpy()
+    summary["older_reach_no_candidate"] = round(float(older[none].sum()), 1)
+    summary["villages_reach_no_candidate"] = sorted(
+        {str(run.villages["name"].iat[v]) for v in village[none].tolist() if v >= 0}
+    )
+    summary["network"] = graph.islands()
+    return result, sites, summary
 
 
 def _targets(
@@ -474,8 +493,30 @@ def _threshold(scenario: Scenario) -> float:
     return scenario.tier("village").minutes * 60.0
 
 
+def _off_forbidden(
+    points: gpd.GeoSeries, forbidden: gpd.GeoSeries, clearance_m: float = 15.0
+) -> tuple[gpd.GeoSeries, int]:
+    """New-build points moved off land a care facility may not use (a parcel the 用地用海分类
+    forbids: farmland, forest, water), to the nearest point ``clearance_m`` outside it, so that a
+    recommended centre never stands where its own plan check would refuse it."""
+    if forbidden.empty or points.empty:
+        return points, 0
+    hits = forbidden.sindex.query(points.to_numpy(), predicate="within")
+    if hits.shape[1] == 0:
+        return points, 0
+    geoms = points.to_numpy().copy()
+    polys = forbidden.to_numpy()
+    for p, f in zip(*hits, strict=True):
+        ring = shapely.buffer(polys[f], clearance_m).exterior
+        geoms[p] = shapely.ops.nearest_points(ring, geoms[p])[0]
+    return gpd.GeoSeries(geoms, index=points.index, crs=points.crs), len(set(hits[0].tolist()))
+
+
 def _village_centres(
-    scenario: Scenario, run: RunData, parcels: gpd.GeoDataFrame | None
+    scenario: Scenario,
+    run: RunData,
+    parcels: gpd.GeoDataFrame | None,
+    forbidden: gpd.GeoSeries | None = None,
 ) -> tuple[siting.SitingResult | None, gpd.GeoDataFrame, dict[str, Any]]:
     """New village centres: one in every village that has none, then the fewest more that bring
     every settlement still beyond the threshold within it (rules village-center-coverage and
@@ -491,6 +532,9 @@ def _village_centres(
     lacking = np.flatnonzero(~run.villages["has_centre"].to_numpy(dtype=bool))
     first = _village_middles(run, lacking)
     first = first.assign(candidate_id=[f"V{v}" for v in first["village_id"]], name=[f"{n}照料中心（新建）" for n in first["name"]], existing=False)  # fmt: skip
+    forbidden = forbidden if forbidden is not None else gpd.GeoSeries([], crs=crs)
+    moved_geoms, moved = _off_forbidden(first.geometry, forbidden)
+    first = first.set_geometry(moved_geoms)
     reach_first = _point_coverage(run.walk_graph, scenario, first.geometry, points, limit)
     covered_after_first = covered | (reach_first.getnnz(axis=1) > 0)
     # 2. The fewest more centres for the settlements still out of reach.
@@ -503,6 +547,10 @@ def _village_centres(
     reach = sp.csr_matrix((len(cells), 0))
     if len(short):
         cands = _centre_candidates(run, parcels, short)
+        new_build = ~cands["existing"].to_numpy(dtype=bool)
+        shifted, n = _off_forbidden(cands.geometry[new_build], forbidden)
+        cands.loc[new_build, "geometry"] = shifted.to_numpy()
+        moved += n
         reach = _point_coverage(run.walk_graph, scenario, cands.geometry, points, limit)
         lone = np.flatnonzero(~covered_after_first & (reach.getnnz(axis=1) == 0))
         if lone.size:  # residents no block point reaches: each cell is its own candidate
@@ -541,6 +589,7 @@ def _village_centres(
         "older_beyond_after": float(older[~after].sum()),
         "older_scattered": float(older[scattered & ~after].sum()),
         "older_unreachable": float(uncoverable["older"].sum()),
+        "points_moved_off_forbidden_land": moved,
         "cells_unreachable": len(uncoverable),
         "villages_unreachable": sorted(
             {str(run.villages["name"].iat[v]) for v in uncoverable["village"] if v >= 0}

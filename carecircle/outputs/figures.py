@@ -69,7 +69,7 @@ def headlines(result: RunResult) -> list[Headline]:
     out.append(_nursing(nursing, result.facilities))
     if "beds-per-1000-older" in verdicts:
         out.append(_from_verdict("beds", ("每千名老人床位", "beds per 1,000 older"), verdicts["beds-per-1000-older"]))  # fmt: skip
-    circle = s["village_circle"]
+    circle = {**s["village_circle"], **s["village_circle"].get("circle", {})}
     not_covered = circle["older"] - circle["older_covered"]
     items = s.get("gaps", {}).get("items", [])
     places = len({(g.get("scope"), g.get("object_id")) for g in items})
@@ -88,15 +88,26 @@ def headlines(result: RunResult) -> list[Headline]:
     )
     sites = site_totals(result)
     if sites is not None:
+        # Nursing homes (beds) and village day-care centres are different things: never one sum.
         out.append(
             Headline(
                 "sites",
                 "推荐新建、扩建养老机构",
-                "recommended care homes",
-                count(sites["sites"]),
+                "recommended nursing homes (new or expanded)",
+                count(sites["homes"]),
                 detail_zh=f"床位 {count(sites['beds'])} 张，用地 {amount(sites['land_mu'], 'count')} 亩",
                 detail_en=f"{count(sites['beds'])} beds on {amount(sites['land_mu'], 'count')} mu",
-                number=sites["sites"],
+                number=sites["homes"],
+                unit="count",
+            )
+        )
+        out.append(
+            Headline(
+                "centres",
+                "推荐新增村级照料中心",
+                "recommended new village day-care centres",
+                count(sites["centres"]),
+                number=sites["centres"],
                 unit="count",
             )
         )
@@ -104,12 +115,19 @@ def headlines(result: RunResult) -> list[Headline]:
 
 
 def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> Headline:
-    circle = s["village_circle"]
+    """The circle at its rule's own minutes (``village_circle.circle``), the tier's alongside."""
+    tier = s["village_circle"]
+    circle = {**tier, **tier.get("circle", {})}
     verdict = next((verdicts[r] for r in CIRCLE_RULES if r in verdicts), None)
     required = verdict.get("required") if verdict else None
     target = 1.0 if required is None else float(required)
     status = verdict["status"] if verdict else ("pass" if circle["share"] >= target else "fail")
     minutes = f"{circle['minutes']:g}"
+    detail_zh = f"{count(circle['older_covered'])} / {count(circle['older'])} 名60岁及以上老人步行{minutes}分钟内可达照料中心"
+    detail_en = f"{count(circle['older_covered'])} of {count(circle['older'])} residents aged 60+ within {minutes} min walk of a care centre"
+    if not circle.get("same_as_tier", True):
+        detail_zh += f"；村级设施圈（{tier['minutes']:g} 分钟）{pct(tier['share'])}"
+        detail_en += f"; village tier ({tier['minutes']:g} min) {pct(tier['share'])}"
     return Headline(
         "circle",
         f"{minutes}分钟养老服务圈覆盖率",
@@ -117,8 +135,8 @@ def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> 
         pct(circle["share"]),
         pct(target),
         status,
-        f"{count(circle['older_covered'])} / {count(circle['older'])} 名60岁及以上老人步行{minutes}分钟内可达照料中心",
-        f"{count(circle['older_covered'])} of {count(circle['older'])} residents aged 60+ within {minutes} min walk of a care centre",
+        detail_zh,
+        detail_en,
         verdict["rule_id"] if verdict else "",
         verdict.get("citation", "") if verdict else "",
         float(circle["share"]),
@@ -185,20 +203,29 @@ def verdict_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
                 "status": str(v.get("status", "")),
                 "reason_zh": str(v.get("reason_zh", "")),
                 "reason_en": str(v.get("reason_en", "")),
-                "citation": str(v.get("citation", "")),
+                "citation": str(v.get("citation", ""))
+                + ("（目录默认 / catalogue default）" if v.get("citation_default") else ""),
             }
         )
     return rows
 
 
 def site_totals(result: RunResult) -> dict[str, float] | None:
-    """Number of recommended sites, their beds and land (亩), or None without a siting result."""
+    """Recommended nursing homes (new and expanded: count, beds, land in 亩) and new village
+    centres (count), or None without a siting result."""
     siting = getattr(result, "siting", None)
     sites = getattr(siting, "sites", None)
     if sites is None:
         return None
+    centre = (
+        (sites["kind"].astype(str) == "village-centre").to_numpy()
+        if len(sites)
+        else np.zeros(0, bool)
+    )
+    homes = sites[~centre] if len(sites) else sites
     return {
-        "sites": float(len(sites)),
-        "beds": float(np.nansum(sites["beds"].to_numpy(dtype=float))) if len(sites) else 0.0,
-        "land_mu": float(np.nansum(sites["land_mu"].to_numpy(dtype=float))) if len(sites) else 0.0,
+        "homes": float(len(homes)),
+        "centres": float(centre.sum()),
+        "beds": float(np.nansum(homes["beds"].to_numpy(dtype=float))) if len(homes) else 0.0,
+        "land_mu": float(np.nansum(homes["land_mu"].to_numpy(dtype=float))) if len(homes) else 0.0,
     }

@@ -829,7 +829,8 @@ def panel_html(result: RunResult) -> str:
     main, *others = headlines(result)
     band = result.summary["village_circle"].get("share_by_walk_speed", {})
     title = result.scenario.title or result.scenario.name
-    return str(_html().panel(title, main, others, band, verdict_rows(result.summary)))
+    quality = result.summary.get("data_quality", {})
+    return str(_html().panel(title, main, others, band, verdict_rows(result.summary), quality))
 
 
 def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> str:

@@ -87,7 +87,7 @@ def write_gpkg(result: RunResult, path: Path, layers: OutputLayers | None = None
         "townships": result.townships,
         "villages": result.villages,
         "facilities": result.facilities,
-        "cells": result.cells.drop(columns=["x", "y"]),
+        "cells": _joinable_cells(result),
         "roads": result.roads,
         "isochrones": layers.isochrones,
         "uncovered_grid": layers.uncovered.cells,
@@ -105,6 +105,16 @@ def write_gpkg(result: RunResult, path: Path, layers: OutputLayers | None = None
         if "seconds" in frame.columns:
             frame["seconds"] = frame["seconds"].replace(np.inf, np.nan)
         frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
+
+
+def _joinable_cells(result: RunResult) -> gpd.GeoDataFrame:
+    """Demand cells with the village and township *codes* (row positions inside a run are not
+    something QGIS can join on); empty where a cell lies outside every village or township."""
+    cells = result.cells.drop(columns=["x", "y"])
+    for col, frame in (("village", result.villages), ("township", result.townships)):
+        codes = np.append(frame["id"].astype(str).to_numpy(), "")
+        cells[col] = codes[cells[col].to_numpy()]  # -1 (outside) picks the appended ""
+    return cells
 
 
 def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:

@@ -297,13 +297,28 @@ def _township_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:
     target = rule.value()
     t = inputs.townships
     have = set(inputs.facilities.loc[inputs.facilities["tier"] == "township", "in_township"])
-    has = t["id"].isin(have)
-    share = _share(float(has.sum()), len(t))
+    has = t["id"].isin(have).to_numpy()
+    # A township with no older residents in the study area (a sliver the area clips, an
+    # uninhabited strip) is not judged: it would count as a gap nobody could close.
+    populated = (
+        (t["older"].to_numpy(dtype=float) > 0) if "older" in t.columns else np.ones(len(t), bool)
+    )
+    share = _share(float((has & populated).sum()), int(populated.sum()))
+    lacking = int((~has & populated).sum())
     out = [
         _county(inputs, rule, "township-centre-coverage", share, target, "share", _ge(share, target),
-                (f"{int((~has).sum())} 个乡镇（街道）没有养老服务中心", f"{int((~has).sum())} townships have no elderly service centre"))
+                (f"{lacking} 个乡镇（街道）没有养老服务中心", f"{lacking} townships have no elderly service centre"))
     ]  # fmt: skip
-    for (_, row), ok in zip(t.iterrows(), has, strict=True):
+    for (_, row), ok, lived in zip(t.iterrows(), has, populated, strict=True):
+        if not lived and not ok:
+            out.append(
+                finding(
+                    rule, kind="township-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),
+                    township=str(row["name"]), measured=None, required=1.0, unit="count", passed=None,
+                    reason=("研究区内本乡镇（街道）没有老年人口，不评估", "no older residents of this township lie in the study area; not judged"),
+                )
+            )  # fmt: skip
+            continue
         out.append(
             finding(
                 rule, kind="township-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),

@@ -650,7 +650,9 @@ def _check_geometry_types(
 ) -> None:
     """Refuse geometries a layer of this kind cannot mean (a facility drawn as a road line)."""
     wanted = "point" if kind == "candidates" else schema.geometry
-    allowed = _GEOMETRY_TYPES[wanted] | ({"Point"} if kind == "candidates" else set())
+    # Candidates may be parcels or buildings; villages may be points (a village list with
+    # coordinates, no territories drawn yet).
+    allowed = _GEOMETRY_TYPES[wanted] | ({"Point"} if kind in ("candidates", "villages") else set())
     types = frame.geometry.geom_type.to_numpy()
     bad = ~np.isin(types, list(allowed))
     if wanted == "point":
