@@ -219,6 +219,7 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
     centres = siting.get("village_centres") or {}
     return {
         "village_circle": {
+            "minutes": circle.get("minutes"),
             "share": circle.get("share"),
             "older": circle.get("older"),
             "older_covered": circle.get("older_covered"),
@@ -226,6 +227,11 @@ def headline(summary: dict[str, Any]) -> dict[str, Any]:
         "gaps": len(items) if isinstance(items, list) else sum(gaps.get("by_kind", {}).values()),
         "siting_new_beds": homes.get("new_beds"),
         "new_village_centres": centres.get("new_centres"),
+        # What the county's figures rest on: the warnings its map shows as a banner.
+        "data_quality": {
+            "banner": list((summary.get("data_quality") or {}).get("banner", [])),
+            "warnings": len((summary.get("data_quality") or {}).get("warnings", [])),
+        },
     }
 
 
@@ -490,6 +496,7 @@ def _index_html(summary: dict[str, Any], counties: Sequence[CountyResult]) -> st
             "status": c.status,
             "status_label": _STATUS_LABEL[c.status],
             "circle": c.headline.get("village_circle", {}),
+            "quality": c.headline.get("data_quality", {}).get("banner", []),
             "gaps": c.headline.get("gaps"),
             "new_beds": c.headline.get("siting_new_beds"),
             "reason": c.reason or "",

@@ -283,7 +283,7 @@ def run(
         out = out_dir or Path("maps") / sc.name
         paths = write_outputs(result, out, progress=clock.message)
     clock.close()
-    for line in _circle_lines(result.summary["village_circle"]):
+    for line in _circle_lines(result.summary):
         click.echo(line)
     for line in _siting_lines(result.summary.get("siting", {})):
         click.echo(line)
@@ -292,20 +292,19 @@ def run(
     _echo_quality(result.summary.get("data_quality", {}))
 
 
-def _circle_lines(village: dict[str, Any]) -> list[str]:
+def _circle_lines(summary: dict[str, Any]) -> list[str]:
     """The circle as its rule judges it (its own minutes), and the village tier's own figure
     when the tier's threshold differs."""
-    circle = village.get("circle", {})
-    minutes = circle.get("minutes", village["minutes"])
-    share = circle.get("share", village["share"])
+    circle = summary["village_circle"]
+    tier = summary.get("tiers", {}).get("village", {})
     lines = [
-        f"{minutes:g}分钟养老服务圈覆盖率 / {minutes:g}-minute circle: {share * 100:.1f}% "
-        f"of {village['older']:,.0f} older residents"
+        f"{circle['minutes']:g}分钟养老服务圈覆盖率 / {circle['minutes']:g}-minute circle: "
+        f"{circle['share'] * 100:.1f}% of {circle['older']:,.0f} older residents"
     ]
-    if not circle.get("same_as_tier", True):
+    if tier and not tier.get("same_as_circle", True):
         lines.append(
-            f"村级设施 {village['minutes']:g} 分钟 / village tier, {village['minutes']:g} min "
-            f"{village['mode']}: {village['share'] * 100:.1f}%"
+            f"村级设施 {tier['minutes']:g} 分钟 / village tier, {tier['minutes']:g} min "
+            f"{tier['mode']}: {tier['share'] * 100:.1f}%"
         )
     return lines
 
@@ -446,7 +445,8 @@ def compare(
     for label, r in (("A", a), ("B", b)):
         circle = r.summary["village_circle"]
         click.echo(
-            f"{label} {r.scenario.name}: 15分钟养老服务圈覆盖率 / circle {circle['share'] * 100:.1f}%"
+            f"{label} {r.scenario.name}: {circle['minutes']:g}分钟养老服务圈覆盖率 / "
+            f"{circle['minutes']:g}-minute circle {circle['share'] * 100:.1f}%"
         )
     click.echo(f"对比地图 / comparison map: {paths['index.html'].resolve()}")
 

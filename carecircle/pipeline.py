@@ -124,11 +124,10 @@ def run_scenario(
             **summary["inputs"],
             "census_ratio": summary["inputs"]["census"].get("raster_to_table"),
         },
-        circle=coverage["circle"],
+        tier=summary["tiers"]["village"],
     )
-    defaults = {f["rule"] for f in quality.catalogue_citations(scenario)}
-    for row in summary["verdicts"]:
-        row["citation_default"] = row.get("rule_id") in defaults
+    quality.mark_defaults(summary["verdicts"], scenario)
+    quality.mark_defaults(summary["gaps"]["items"], scenario)
     step()
     run_data = recommend.RunData(
         inputs.boundary, townships, villages, facilities, cells, graph, node_seconds
@@ -140,7 +139,7 @@ def run_scenario(
             **outcome.summary,
             "sites": outcome.sites.drop(columns="geometry").to_dict("records"),
         }
-        quality.add_siting_warnings(summary["data_quality"], scenario, outcome.summary)
+        quality.add_siting_warnings(summary["data_quality"], scenario, summary["siting"])
     return RunResult(
         scenario=scenario,
         crs=inputs.crs,
@@ -565,8 +564,12 @@ def _speed_factors(scenario: Scenario) -> dict[str, float]:
 def _score(
     scenario: Scenario, inputs: _Inputs, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
+    """Villages and townships scored for the circle, at the circle rule's own minutes
+    (circle-15min: 15, or the scenario's override of that rule), whatever threshold the village
+    tier uses; the tier's own figures are kept apart (``tier_*`` columns, ``tiers.village``)."""
     tier = scenario.tier("village")
-    threshold = tier.minutes * 60.0
+    threshold = _circle_minutes(scenario) * 60.0
+    tier_s = tier.minutes * 60.0
     seconds = cells["seconds"].to_numpy()
     older = cells["older"].to_numpy()
     off_network = (cells["snap"] == "off_network").to_numpy()
@@ -589,21 +592,16 @@ def _score(
             np.where(off_network, older, 0.0), g, len(frame)
         )
         frame["share"] = share
+        if tier_s != threshold:
+            _, tier_covered, tier_share = engine.covered_share(
+                seconds, older, g, len(frame), tier_s
+            )
+            frame["tier_older_covered"] = tier_covered
+            frame["tier_share"] = tier_share
         if name == "village" and tier.mode == "walk":
             for speed, factor in _speed_factors(scenario).items():
                 _, _, s = engine.covered_share(seconds * factor, older, g, len(frame), threshold)
                 frame[f"share_{speed}mps"] = s
-    # The circle rule is judged at its own minutes (circle-15min: 15, or the scenario's override
-    # of that rule), whatever threshold the village tier uses.
-    circle_s = _circle_minutes(scenario) * 60.0
-    g = cells["village"].to_numpy()
-    _, covered, share = engine.covered_share(seconds, older, g, len(villages), circle_s)
-    villages["circle_older_covered"] = covered
-    villages["circle_share"] = share
-    if tier.mode == "walk":
-        for speed, factor in _speed_factors(scenario).items():
-            _, _, s = engine.covered_share(seconds * factor, older, g, len(villages), circle_s)
-            villages[f"circle_share_{speed}mps"] = s
     centres = facilities[facilities["tier"] == "village"]
     villages["has_centre"] = villages["id"].isin(set(centres["village"]))
     on_network = set(centres.loc[centres["snap"] != "off_network", "village"])
@@ -634,29 +632,28 @@ def _county_figures(
     figures["share_by_minutes"] = {
         f"{m}": float(older[seconds <= m * 60].sum() / total) for m in minutes
     }
-    circle_min = _circle_minutes(scenario)
-    circle_covered = float(older[seconds <= circle_min * 60].sum())
-    figures["circle"] = {
-        "rule": "circle-15min",
-        "minutes": circle_min,
-        "older_covered": circle_covered,
-        "share": circle_covered / total if total else float("nan"),
-        "same_as_tier": bool(circle_min == threshold / 60.0),
-    }
-    if scenario.tier("village").mode == "walk":
-        figures["circle"]["share_by_walk_speed"] = {
-            speed: float(older[seconds * f <= circle_min * 60].sum() / total)
-            for speed, f in _speed_factors(scenario).items()
-        }
     return figures
 
 
+def _tier_figures(scenario: Scenario, cells: gpd.GeoDataFrame) -> dict[str, Any]:
+    """The village tier at its own mode and minutes (``summary.tiers.village``)."""
+    tier = scenario.tier("village")
+    seconds = cells["seconds"].to_numpy()
+    older = cells["older"].to_numpy()
+    total = float(older.sum())
+    covered = float(older[seconds <= tier.minutes * 60.0].sum())
+    return {
+        "mode": tier.mode,
+        "minutes": tier.minutes,
+        "older": total,
+        "older_covered": covered,
+        "share": covered / total if total else float("nan"),
+        "same_as_circle": bool(tier.minutes == _circle_minutes(scenario)),
+    }
+
+
 def _circle_minutes(scenario: Scenario) -> float:
-    """The minutes of the circle rule (the catalogue's 15, or the scenario's override of it)."""
-    rule = policy.resolve(scenario.policy.targets).get("circle-15min")
-    if rule is None:
-        rule = policy.resolve({"circle-15min": None})["circle-15min"]
-    return float(rule.value("minutes"))
+    return policy.circle_minutes(scenario.policy.targets)
 
 
 # --- stage 8: gaps ------------------------------------------------------------------------------
@@ -740,9 +737,11 @@ def _summary(
         "snapping": snap_report,
         "village_circle": {
             "tier": "village",
+            "rule": "circle-15min",
             "mode": tier.mode,
-            "minutes": tier.minutes,
+            "minutes": _circle_minutes(scenario),
             "walk_speed_mps": scenario.travel.walk_speed_mps,
             **county,
         },
+        "tiers": {"village": _tier_figures(scenario, cells)},
     }

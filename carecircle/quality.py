@@ -22,7 +22,14 @@ import pandas as pd
 from carecircle.planning import policy
 from carecircle.scenario import Scenario
 
-__all__ = ["add_siting_warnings", "catalogue_citations", "data_quality", "warning"]
+__all__ = [
+    "DEFAULT_MARK",
+    "add_siting_warnings",
+    "catalogue_citations",
+    "data_quality",
+    "mark_defaults",
+    "warning",
+]
 
 
 def warning(
@@ -58,14 +65,14 @@ def data_quality(
     facilities: pd.DataFrame,
     cells: pd.DataFrame,
     reports: Mapping[str, Any],
-    circle: Mapping[str, Any],
+    tier: Mapping[str, Any],
 ) -> dict[str, Any]:
     """Every data-quality warning of a run, and the thresholds they were judged by.
 
     ``villages`` carry ``id, name, older, older_off_network, road_km, area_km2``; ``facilities``
     ``id, name, tier, snap, access_m``; ``cells`` ``older, snap, village``; ``reports`` the
     pipeline's reading reports (``facilities_ignored``, ``facility_village_codes``,
-    ``census_ratio``); ``circle`` the county's circle figures.
+    ``census_ratio``); ``tier`` the village tier's own figures (``summary.tiers.village``).
     """
     q = scenario.quality
     out: list[dict[str, Any]] = []
@@ -199,15 +206,17 @@ def data_quality(
                 share=ratio,
             )
         )
-    if not circle.get("same_as_tier", True):
-        minutes = scenario.tier("village").minutes
+    if not tier.get("same_as_circle", True):
+        minutes = policy.circle_minutes(scenario.policy.targets)
         out.append(
             warning(
                 "circle_at_rule_minutes",
-                f"村级设施圈按情景为 {minutes:g} 分钟，另行报告；十五分钟服务圈规则按规则本身的 "
-                f"{circle['minutes']:g} 分钟评估",
-                f"the village tier's {minutes:g}-minute figure is reported on its own; the circle rule "
-                f"circle-15min is judged at its own {circle['minutes']:g} minutes",
+                f"村级设施圈按情景为 {tier['minutes']:g} 分钟（覆盖 {_pct(tier['share'])}），另行报告；"
+                f"服务圈、缺口与地图均按规则 circle-15min 的 {minutes:g} 分钟评估",
+                f"the village tier's own {tier['minutes']:g}-minute figure ({_pct(tier['share'])}) is "
+                f"reported apart; the circle, its gaps and the map are judged at the rule "
+                f"circle-15min's {minutes:g} minutes",
+                share=float(tier["share"]),
                 banner=False,
             )
         )
@@ -226,11 +235,13 @@ def data_quality(
         out.append(
             warning(
                 "rules_cite_catalogue_documents",
-                f"{len(foreign)} 条规则的目标值和条款为目录默认值，引自{'、'.join(cited)}，"
-                f"而非{said_zh}；如本县文件另有规定，请在 policy.targets 中覆盖",
-                f"{len(foreign)} rules are judged at the catalogue's default values and cite "
-                f"{', '.join(cited)}, not {said_en}; override them in policy.targets where the "
-                "county's document differs",
+                f"{len(foreign)} 条规则的条款引自{'、'.join(cited)}（目录默认），而非{said_zh}；"
+                f"其中 {sum(1 for f in foreign if f['values'] == 'catalogue')} 条的目标值也是目录默认值；"
+                "如本县文件另有规定，请在 policy.targets 中覆盖",
+                f"{len(foreign)} rules cite {', '.join(cited)} (catalogue defaults), not {said_en}; "
+                f"{sum(1 for f in foreign if f['values'] == 'catalogue')} of them are also judged at "
+                "the catalogue's default values; override them in policy.targets where the county's "
+                "document differs",
                 count=len(foreign),
                 items=foreign,
                 banner=False,
@@ -288,7 +299,57 @@ def add_siting_warnings(
                 banner=False,
             )
         )
-    moved = int(siting.get("village_centres", {}).get("points_moved_off_forbidden_land", 0) or 0)
+    unknown = [
+        {
+            "id": str(x.get("id")),
+            "name": str(x.get("name")),
+            "candidate_id": str(x.get("candidate_id")),
+        }
+        for x in siting.get("sites", [])
+        if x.get("kind") == "parcel" and not str(x.get("land_use") or "").strip()
+    ]
+    if unknown:
+        out.append(
+            warning(
+                "sites_on_unknown_land",
+                f"{len(unknown)} 处推荐选址所在地块没有用地代码，无法核对其用地是否允许建设养老设施："
+                "请补充用地用海分类代码后再审查",
+                f"{len(unknown)} recommended sites stand on parcels with no land-use code, so whether "
+                "the land may host a care facility cannot be checked: add their 用地用海分类 codes",
+                count=len(unknown),
+                items=unknown,
+            )
+        )
+    centres = siting.get("village_centres", {})
+    roadless = list(centres.get("villages_without_mapped_roads", []))
+    if roadless:
+        out.append(
+            warning(
+                "centres_in_villages_without_roads",
+                f"{len(roadless)} 个村（社区）没有任何已测绘道路（{'、'.join(roadless[:8])}）："
+                "为其推荐的照料中心在地图上无人可达，请先补测道路",
+                f"{len(roadless)} villages have no mapped road at all ({', '.join(roadless[:8])}): the "
+                "centre recommended for each reaches no one on the map; map their roads first",
+                count=len(roadless),
+                items=[{"name": n} for n in roadless],
+            )
+        )
+    unreachable = float(centres.get("older_unreachable", 0.0) or 0.0)
+    if unreachable > 0:
+        places = list(centres.get("villages_unreachable", []))
+        out.append(
+            warning(
+                "older_no_centre_can_reach",
+                f"{unreachable:,.0f} 名老年人（{'、'.join(places[:8]) or '村界之外'}）在已测绘道路上"
+                "无论在哪里新建照料中心都无法步行到达：推荐方案之后仍在服务圈外",
+                f"{unreachable:,.0f} older residents ({', '.join(places[:8]) or 'outside the villages'}) "
+                "can reach no possible centre site on the mapped roads: they stay outside the circle "
+                "after the recommendation",
+                count=round(unreachable),
+                items=[{"name": p} for p in places],
+            )
+        )
+    moved = int(centres.get("points_moved_off_forbidden_land", 0) or 0)
     if moved:
         out.append(
             warning(
@@ -303,8 +364,27 @@ def add_siting_warnings(
     quality["banner"] = [w["code"] for w in out if w["banner"]]
 
 
-def catalogue_citations(scenario: Scenario) -> list[dict[str, Any]]:
-    """The scenario's rules whose citations come from none of its own documents.
+DEFAULT_MARK = "（目录默认 / catalogue default）"
+
+
+def mark_defaults(
+    rows: list[dict[str, Any]], scenario: Scenario, rules: Sequence[policy.Rule] = ()
+) -> None:
+    """Rows (verdicts, gaps) whose rule cites none of the scenario's own documents get
+    ``citation_default`` and their citation marked as the catalogue's default, so every page,
+    CSV and workbook that prints the clause says that it is another county's."""
+    defaults = {f["rule"] for f in catalogue_citations(scenario, rules)}
+    for row in rows:
+        is_default = row.get("rule_id") in defaults
+        row["citation_default"] = is_default
+        if is_default and not str(row.get("citation", "")).endswith(DEFAULT_MARK):
+            row["citation"] = f"{row.get('citation', '')}{DEFAULT_MARK}"
+
+
+def catalogue_citations(
+    scenario: Scenario, rules: Sequence[policy.Rule] = ()
+) -> list[dict[str, Any]]:
+    """The scenario's rules (and ``rules``) whose citations come from none of its own documents.
 
     The scenario's ``policy.document`` is matched against the catalogue's documents by number or
     title; national standards (GB, TD/T) apply everywhere and never count as another's.
@@ -316,10 +396,14 @@ def catalogue_citations(scenario: Scenario) -> list[dict[str, Any]]:
         if document and (document in (d.number, d.title) or d.number in document)
     }
     out = []
-    for rule in policy.resolve(scenario.policy.targets).values():
+    targets = scenario.policy.targets
+    for rule in [*policy.resolve(targets).values(), *rules]:
         local = [c.document() for c in rule.citations if c.document().file is not None]
         if local and not any(d.key in own for d in local):
-            out.append({"rule": rule.id, "documents": sorted({d.number for d in local})})
+            values = "scenario" if targets.get(rule.id) is not None else "catalogue"
+            out.append(
+                {"rule": rule.id, "documents": sorted({d.number for d in local}), "values": values}
+            )
     return out
 
 

@@ -152,7 +152,8 @@ def test_batch_gives_the_same_results_as_one_by_one(
         assert county["reason"] is None
         summary = json.loads(summaries[name])
         assert county["village_circle"] == {
-            key: summary["village_circle"][key] for key in ("share", "older", "older_covered")
+            key: summary["village_circle"][key]
+            for key in ("minutes", "share", "older", "older_covered")
         }
         assert county["gaps"] == len(summary["gaps"]["items"])
         assert county["siting_new_beds"] == summary["siting"]["regional_homes"]["new_beds"]
@@ -205,11 +206,11 @@ def test_rerun_skips_complete_counties_and_reruns_a_changed_one(
     assert "c1: 已完成，跳过 / outputs complete, skipped" in rerun.stderr
     assert "连接调度器 / connecting to the scheduler at tcp://127.0.0.1:" in rerun.stderr
     c6 = json.loads(rerun.summaries["c6"])
-    assert c6["village_circle"]["minutes"] == 10
-    assert (
-        rerun.county("c6")["village_circle"]["share"]
-        < first.county("c6")["village_circle"]["share"]
-    )
+    # The changed scenario ran again: its village tier is at 10 minutes now, reported apart;
+    # the circle rule stays at its own 15 minutes.
+    assert c6["tiers"]["village"]["minutes"] == 10 and c6["village_circle"]["minutes"] == 15
+    assert c6["tiers"]["village"]["share"] < c6["village_circle"]["share"]
+    assert rerun.county("c6")["village_circle"] == first.county("c6")["village_circle"]
 
 
 def test_a_county_with_a_missing_output_is_not_complete(root: Path, first: Batch) -> None:

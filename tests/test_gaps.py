@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from carecircle.cli import main
 from carecircle.pipeline import RunResult, run_scenario
 from carecircle.planning import policy
+from carecircle.quality import DEFAULT_MARK
 from carecircle.scenario import load_scenario
 
 TARGETS = {
@@ -130,7 +131,10 @@ def test_outputs_carry_rule_ids_and_citations(tiny: tuple[Path, RunResult], tmp_
     assert {r["object_name"] for r in rows if r["kind"] == "village-no-centre"} == {"乙村"}
     assert len(rows) == len(summary["gaps"]["items"])
     for item in summary["verdicts"] + summary["gaps"]["items"]:
-        assert item["citation"] == policy.get_rule(item["rule_id"]).cite()
+        # The tiny county's scenario names no document of its own: every clause is the
+        # catalogue's default, and says so.
+        assert item["citation"] == policy.get_rule(item["rule_id"]).cite() + DEFAULT_MARK
+        assert item["citation_default"] is True
     page = (out / "index.html").read_text(encoding="utf-8")
     # The layer control lists the gap layer, tagged with its key, and the count of places.
     assert 'data-layer=\\"gaps\\"' in page  # inside the JSON-escaped layer control

@@ -226,9 +226,16 @@ def test_the_circle_rule_is_judged_at_15_minutes_whatever_the_tier(
         if v["rule_id"] == "circle-15min" and v["object_id"] == "county"
     )
     assert verdict["measured"] == pytest.approx(at_15)
-    circle = run.summary["village_circle"]
-    assert circle["share"] == pytest.approx(at_tier) and circle["minutes"] == minutes
-    assert circle["circle"]["share"] == pytest.approx(at_15) and circle["circle"]["minutes"] == 15
+    circle, tier = run.summary["village_circle"], run.summary["tiers"]["village"]
+    assert circle["share"] == pytest.approx(at_15) and circle["minutes"] == 15
+    assert tier["share"] == pytest.approx(at_tier) and tier["minutes"] == minutes
+    # Villages, their gaps and the map are all at the rule's 15 minutes too.
+    seconds_ok = run.cells["seconds"].to_numpy() <= 900
+    by_village = run.cells[seconds_ok].groupby("village")["older"].sum()
+    lived = run.villages[run.villages["older"] > 0]
+    assert np.allclose(
+        lived["older_covered"], [by_village.get(i, 0.0) for i in lived.index], atol=1e-6
+    )
     assert "circle_at_rule_minutes" in warnings_of(run.summary)
     assert "15-minute circle" in verdict["reason_en"] or "15-minute" in verdict["reason_en"]
 

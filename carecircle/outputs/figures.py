@@ -16,6 +16,7 @@ import pandas as pd
 
 from carecircle.outputs.text import amount, count, pct
 from carecircle.pipeline import RunResult
+from carecircle.planning.gaps import residential
 
 __all__ = ["Headline", "headlines", "site_totals", "verdict_rows"]
 
@@ -69,7 +70,7 @@ def headlines(result: RunResult) -> list[Headline]:
     out.append(_nursing(nursing, result.facilities))
     if "beds-per-1000-older" in verdicts:
         out.append(_from_verdict("beds", ("每千名老人床位", "beds per 1,000 older"), verdicts["beds-per-1000-older"]))  # fmt: skip
-    circle = {**s["village_circle"], **s["village_circle"].get("circle", {})}
+    circle = s["village_circle"]
     not_covered = circle["older"] - circle["older_covered"]
     items = s.get("gaps", {}).get("items", [])
     places = len({(g.get("scope"), g.get("object_id")) for g in items})
@@ -115,9 +116,10 @@ def headlines(result: RunResult) -> list[Headline]:
 
 
 def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> Headline:
-    """The circle at its rule's own minutes (``village_circle.circle``), the tier's alongside."""
-    tier = s["village_circle"]
-    circle = {**tier, **tier.get("circle", {})}
+    """The circle at its rule's own minutes; the village tier's figure alongside when the tier
+    uses other minutes (``summary.tiers.village``)."""
+    circle = s["village_circle"]
+    tier = s.get("tiers", {}).get("village", {})
     verdict = next((verdicts[r] for r in CIRCLE_RULES if r in verdicts), None)
     required = verdict.get("required") if verdict else None
     target = 1.0 if required is None else float(required)
@@ -125,7 +127,7 @@ def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> 
     minutes = f"{circle['minutes']:g}"
     detail_zh = f"{count(circle['older_covered'])} / {count(circle['older'])} 名60岁及以上老人步行{minutes}分钟内可达照料中心"
     detail_en = f"{count(circle['older_covered'])} of {count(circle['older'])} residents aged 60+ within {minutes} min walk of a care centre"
-    if not circle.get("same_as_tier", True):
+    if tier and not tier.get("same_as_circle", True):
         detail_zh += f"；村级设施圈（{tier['minutes']:g} 分钟）{pct(tier['share'])}"
         detail_en += f"; village tier ({tier['minutes']:g} min) {pct(tier['share'])}"
     return Headline(
@@ -147,8 +149,13 @@ def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> 
 def _centres(
     key: str, label: tuple[str, str], verdict: Mapping[str, Any] | None, frame: pd.DataFrame
 ) -> Headline:
-    n, total = int(frame["has_centre"].sum()), len(frame)
+    judged = frame
+    if key == "townships" and "older" in frame.columns:
+        judged = frame[frame["older"] > 0]  # as the rule judges them (gaps._township_centres)
+    n, total = int(judged["has_centre"].sum()), len(judged)
     detail = f"{n} / {total}"
+    if len(judged) < len(frame):
+        detail += f" (+{len(frame) - len(judged)} 无老年人口 / with no older residents)"
     if verdict is None:
         share = n / total if total else float("nan")
         return Headline(key, *label, pct(share), detail_zh=detail, detail_en=detail, number=share, unit="share")  # fmt: skip
@@ -157,8 +164,9 @@ def _centres(
 
 def _nursing(verdict: Mapping[str, Any] | None, facilities: pd.DataFrame) -> Headline:
     label = ("护理型床位占比", "nursing beds, share of all beds")
-    beds = float(np.nansum(facilities["beds"].to_numpy(dtype=float)))
-    nursing = float(np.nansum(facilities["nursing_beds"].to_numpy(dtype=float)))
+    homes = residential(facilities)  # the beds the rule counts: no day-care beds
+    beds = float(np.nansum(homes["beds"].to_numpy(dtype=float)))
+    nursing = float(np.nansum(homes["nursing_beds"].to_numpy(dtype=float)))
     detail = (f"护理型 {count(nursing)} / 总床位 {count(beds)} 张", f"{count(nursing)} of {count(beds)} beds")  # fmt: skip
     if verdict is None:
         share = nursing / beds if beds else None
@@ -203,8 +211,7 @@ def verdict_rows(summary: Mapping[str, Any]) -> list[dict[str, str]]:
                 "status": str(v.get("status", "")),
                 "reason_zh": str(v.get("reason_zh", "")),
                 "reason_en": str(v.get("reason_en", "")),
-                "citation": str(v.get("citation", ""))
-                + ("（目录默认 / catalogue default）" if v.get("citation_default") else ""),
+                "citation": str(v.get("citation", "")),
             }
         )
     return rows

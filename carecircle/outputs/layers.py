@@ -67,7 +67,7 @@ class OutputLayers:
 
 def output_layers(result: RunResult) -> OutputLayers:
     """Everything the outputs draw beyond the run's own tables, computed once."""
-    threshold = result.scenario.tier("village").minutes
+    threshold = result.summary["village_circle"]["minutes"]
     return OutputLayers(
         isochrones=isochrones(
             result.graph, result.node_seconds, result.crs, minutes=isochrone_minutes(threshold)
@@ -102,7 +102,7 @@ def uncovered_grid(
     result: RunResult, *, min_older: float = MIN_OLDER, max_cells: int = MAX_CELLS
 ) -> UncoveredGrid:
     """Squares where older residents live beyond the village tier's threshold."""
-    threshold = result.scenario.tier("village").minutes * 60.0
+    threshold = result.summary["village_circle"]["minutes"] * 60.0
     cells = result.cells
     outside = (cells["seconds"] > threshold).to_numpy()
     older_all = cells["older"].to_numpy(dtype=np.float64)

@@ -521,7 +521,7 @@ def _add_villages(
         return None
     towns = dict(zip(result.townships["id"], result.townships["name"], strict=False))
     village_gaps = gaps[gaps["scope"] == "village"].set_index("object_id")
-    minutes = f"{result.scenario.tier('village').minutes:g}"
+    minutes = f"{result.summary['village_circle']['minutes']:g}"
     html = _html()
     frame = gpd.GeoDataFrame(
         {
@@ -837,7 +837,7 @@ def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> s
     """Colour keys of the area layers; each section shows while its layer is on."""
     html = _html()
     bi = html.bi
-    minutes = f"{result.scenario.tier('village').minutes:g}"
+    minutes = f"{result.summary['village_circle']['minutes']:g}"
     shares: list[tuple[str, Any]] = [(c, label) for _, c, label in SHARE_COLOURS]
     shares.append((NO_DATA_COLOUR, bi("无老年人口", "no older residents")))
     iso = sorted(layers.isochrones["minutes"]) if not layers.isochrones.empty else []

@@ -9,7 +9,8 @@ from typing import Any
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
 from carecircle.outputs.html import render
 from carecircle.planning.findings import findings_table
-from carecircle.planning.plancheck import PlanCheck, rule_of
+from carecircle.planning.plancheck import STRUCTURAL_RULES, PlanCheck, rule_of
+from carecircle.quality import mark_defaults
 from carecircle.scenario import Scenario
 
 __all__ = ["VERDICT_FILES", "render_verdicts", "write_verdicts"]
@@ -27,7 +28,7 @@ _COLUMNS = (
 def write_verdicts(check: PlanCheck, scenario: Scenario, out_dir: str | Path) -> dict[str, Path]:
     """Write the three verdict files into ``out_dir`` (all or none); return their paths."""
     out = Path(out_dir)
-    rows = findings_table(check.verdicts)
+    rows = _rows(check, scenario)
     with staged_dir(out) as stage:
         write_json(stage / "verdicts.json", _document(check, scenario, rows))
         write_csv(stage / "verdicts.csv", rows, columns=_COLUMNS)
@@ -46,10 +47,15 @@ def _document(check: PlanCheck, scenario: Scenario, rows: list[dict[str, Any]]) 
 def render_verdicts(check: PlanCheck, scenario: Scenario) -> str:
     """The readable page: the result, then every rule with its clause and its verdicts."""
     groups: dict[str, list[Mapping[str, Any]]] = {}
-    for row in clean_json(findings_table(check.verdicts)):
+    for row in clean_json(_rows(check, scenario)):
         groups.setdefault(row["rule_id"], []).append(row)
     rules = [
-        {"rule": rule_of(rule_id), "rows": rows, "failed": _failed(rows)}
+        {
+            "rule": rule_of(rule_id),
+            "rows": rows,
+            "failed": _failed(rows),
+            "default": any(r.get("citation_default") for r in rows),
+        }
         for rule_id, rows in groups.items()
     ]
     return render(
@@ -58,6 +64,13 @@ def render_verdicts(check: PlanCheck, scenario: Scenario) -> str:
         s=clean_json(dict(check.summary)),
         rules=rules,
     )
+
+
+def _rows(check: PlanCheck, scenario: Scenario) -> list[dict[str, Any]]:
+    """The verdict rows, their clauses marked where they are the catalogue's defaults."""
+    rows = findings_table(check.verdicts)
+    mark_defaults(rows, scenario, tuple(STRUCTURAL_RULES.values()))
+    return rows
 
 
 def _failed(rows: list[Mapping[str, Any]]) -> int:

@@ -35,9 +35,20 @@ __all__ = [
     "GapReport",
     "find_gaps",
     "is_private",
+    "residential",
 ]
 
 INSTITUTION_TIERS = ("jingloyuan", "regional", "county", "institution")
+
+
+def residential(facilities: pd.DataFrame) -> pd.DataFrame:
+    """Facilities whose beds are residential care beds: 敬老院, regional homes, county and other
+    institutions, and township centres that have beds. A village centre's beds are day-care
+    beds (日间照料床位) and count for no nursing-home rule."""
+    f = facilities
+    return f[
+        f["tier"].isin(INSTITUTION_TIERS) | ((f["tier"] == "township") & (f["beds"].fillna(0) > 0))
+    ]
 
 
 @dataclass(frozen=True)
@@ -56,9 +67,8 @@ class GapInputs:
         return str(names.get(township_id, ""))
 
     def institutions(self) -> pd.DataFrame:
-        """Facilities with residential beds (敬老院, regional, county and other institutions)."""
-        f = self.facilities
-        return f[f["tier"].isin(INSTITUTION_TIERS) | (f["beds"].fillna(0) > 0)]
+        """Facilities with residential beds: see :func:`residential`."""
+        return residential(self.facilities)
 
 
 @dataclass(frozen=True)
@@ -181,11 +191,11 @@ def _speed_verdicts(shares: Mapping[str, float], target: float) -> dict[str, boo
 
 
 def _circle(inputs: GapInputs, rule: Rule) -> list[Finding]:
-    """The circle at the rule's own minutes (``circle_*`` columns and ``county["circle"]``, which
-    the pipeline computes at them), never at whatever threshold the village tier has."""
+    """The circle at the rule's own minutes: the pipeline scores villages and the county at them,
+    never at whatever threshold the village tier has (that figure is kept apart)."""
     target = rule.value("coverage")
     minutes = f"{rule.value('minutes'):g}"
-    c = {**inputs.county, **inputs.county.get("circle", {})}
+    c = inputs.county
     band = {k: float(v) for k, v in c.get("share_by_walk_speed", {}).items()}
     verdicts = _speed_verdicts(band, target)
     outside = float(c["older"]) - float(c["older_covered"])
@@ -198,16 +208,12 @@ def _circle(inputs: GapInputs, rule: Rule) -> list[Finding]:
         )
     ]  # fmt: skip
     v_all = inputs.villages
-    prefix = "circle_" if "circle_share" in v_all.columns else ""
-    speed_cols = [
-        col for col in v_all.columns if col.startswith(f"{prefix}share_") and col.endswith("mps")
-    ]
+    speed_cols = [col for col in v_all.columns if col.startswith("share_") and col.endswith("mps")]
     for _, v in v_all[v_all["older"] > 0].iterrows():
-        covered, share = float(v[f"{prefix}older_covered"]), float(v[f"{prefix}share"])
+        covered, share = float(v["older_covered"]), float(v["share"])
         missing = float(v["older"]) - covered
         by_speed = {
-            col.removeprefix(f"{prefix}share_").removesuffix("mps"): float(v[col])
-            for col in speed_cols
+            col.removeprefix("share_").removesuffix("mps"): float(v[col]) for col in speed_cols
         }
         flips = len(set(_speed_verdicts(by_speed, target).values())) > 1
         reason = _village_reason(v, missing, minutes)

@@ -166,12 +166,20 @@ def review_plan(
         When a site lies more than 50 km from the county or a facility id is already the
         register's (bad input, not a verdict).
     """
-    before = before if before is not None else run_scenario(scenario, progress=progress)
+    # The runs score the county without and with the plan; the siting models (the slowest
+    # stage) recommend sites and judge nothing here, so they are left out. The scenario itself,
+    # siting section included (land per bed), still defines the rules.
+    scoring = scenario.model_copy(update={"siting": None})
+
+    def run(extra: Any = None) -> RunResult:
+        return replace(
+            run_scenario(scoring, extra_facilities=extra, progress=progress), scenario=scenario
+        )
+
+    before = before if before is not None else run()
     check_plan_fits(plan, before.boundary, set(before.facilities["id"].astype(str)))
     extra = plan.facilities_for_run()
-    after = (
-        run_scenario(scenario, extra_facilities=extra, progress=progress) if len(extra) else before
-    )
+    after = run(extra) if len(extra) else before
     return check_plan(plan, before, after)
 
 
@@ -293,7 +301,8 @@ def _land_per_bed(ctx: _Context, rule: Rule) -> list[Finding]:
         else rule.value("planning")
     )
     out = []
-    homes = ctx.facilities[ctx.facilities["beds"].fillna(0) > 0]
+    homes = gaps.residential(ctx.facilities)  # day-care beds of village centres excepted
+    homes = homes[homes["beds"].fillna(0) > 0]
     for _, row in homes.iterrows():
         need, land = float(row["beds"]) * per_bed, float(row["land_m2"])
         known = bool(np.isfinite(land))
@@ -313,7 +322,8 @@ def _land_per_bed(ctx: _Context, rule: Rule) -> list[Finding]:
 
 def _floor_per_bed(ctx: _Context, rule: Rule) -> list[Finding]:
     per_bed = rule.value()
-    homes = ctx.facilities[ctx.facilities["beds"].fillna(0) > 0]
+    homes = gaps.residential(ctx.facilities)  # day-care beds of village centres excepted
+    homes = homes[homes["beds"].fillna(0) > 0]
     out = []
     for _, row in homes.iterrows():
         need, floor = float(row["beds"]) * per_bed, float(row["floor_m2"])
@@ -565,11 +575,16 @@ def _summary(ctx: _Context, verdicts: list[Finding]) -> dict[str, Any]:
             "columns_not_in_file": list(ctx.plan.absent_columns),
         },
         "village_circle": {
-            key: {
-                "share": run.summary["village_circle"]["share"],
-                "villages_without_centre": int((~run.villages["has_centre"].astype(bool)).sum()),
-            }
-            for key, run in (("before", ctx.before), ("after", ctx.after))
+            "minutes": ctx.before.summary["village_circle"]["minutes"],
+            **{
+                key: {
+                    "share": run.summary["village_circle"]["share"],
+                    "villages_without_centre": int(
+                        (~run.villages["has_centre"].astype(bool)).sum()
+                    ),
+                }
+                for key, run in (("before", ctx.before), ("after", ctx.after))
+            },
         },
         "gaps": {
             "found": len(closures),

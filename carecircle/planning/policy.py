@@ -47,6 +47,7 @@ __all__ = [
     "Scope",
     "Unit",
     "catalogue_table",
+    "circle_minutes",
     "get_rule",
     "resolve",
 ]
@@ -1302,6 +1303,13 @@ def get_rule(rule_id: str) -> Rule:
         close = difflib.get_close_matches(str(rule_id), list(CATALOGUE), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(close)}?" if close else "; see `carecircle rules`"
         raise KeyError(f"no rule {rule_id!r}{hint}") from None
+
+
+def circle_minutes(targets: Mapping[str, float | Mapping[str, float] | None]) -> float:
+    """The minutes the circle rule (circle-15min) is judged at: the catalogue's 15, or the
+    scenario's override of the rule's ``minutes``; the village tier's threshold never decides."""
+    rule = resolve(targets).get("circle-15min") or resolve({"circle-15min": None})["circle-15min"]
+    return float(rule.value("minutes"))
 
 
 def resolve(targets: Mapping[str, float | Mapping[str, float] | None]) -> dict[str, Rule]:

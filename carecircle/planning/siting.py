@@ -2704,10 +2704,9 @@ def _flags(values: npt.ArrayLike | None, size: int, name: str) -> BoolArray:
 def _village_note(in_existing: int, missing: IntArray) -> str:
     note = f"其中 {in_existing} 个利用现有建筑 / {in_existing} in existing buildings"
     if missing.size:
-        head = ", ".join(map(str, missing[:10].tolist())) + (" ..." if missing.size > 10 else "")
         note += (
-            f"; {missing.size} 个需求点（需求矩阵的行 {head}）没有任何候选点可达，需要新增候选点 / "
-            f"{missing.size} demand rows ({head}) reach no candidate and need a new candidate site"
+            f"; {missing.size} 个需求点没有任何候选点可达，需要新增候选点 / {missing.size} demand "
+            "points reach no candidate and need a new candidate site"
         )
     return note
 

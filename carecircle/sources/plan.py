@@ -314,10 +314,14 @@ def _source(
     found = set(columns)
     kept = {k: v for k, v in spec.columns.items() if k in found and v != IGNORE}
     absent = {k: v for k, v in spec.columns.items() if k not in found and v != IGNORE}
-    unmapped = [c for c in columns if c not in spec.columns and c not in (spec.x, spec.y)]
-    _refuse_look_alikes(
-        path, absent, unmapped, "facilities" if "beds" in fmt.columns.values() else "projects"
-    )
+    # Columns named by their canonical name (a file carecircle wrote: ``tier``) map themselves.
+    canonical = set(layers.SCHEMAS["plan"].all)
+    unmapped = [
+        c
+        for c in columns
+        if c not in spec.columns and c not in (spec.x, spec.y) and c not in canonical
+    ]
+    _refuse_look_alikes(path, absent, unmapped, kept)
     return spec.model_copy(update={"columns": kept}), absent
 
 
@@ -326,42 +330,75 @@ def _bare(name: str) -> str:
     return re.sub(r"[（(\[【].*?[）)\]】]|\s", "", name)
 
 
+_FACILITY_ONLY = frozenset(
+    {
+        "type",
+        "tier",
+        "beds",
+        "nursing_beds",
+        "floor_m2",
+        "land_m2",
+        "land_mu",
+        "land_use",
+        "ownership",
+    }
+)
+_PROJECT_ONLY = frozenset({"gross_floor_m2", "households", "elderly_floor_m2"})
+
+
+def _likeness(a: str, b: str) -> tuple[int, float]:
+    """Characters two names share (in order), then their similarity: 护理型床位数 is more like
+    护理床位 (4 shared) than 床位数 (3)."""
+    m = difflib.SequenceMatcher(None, a, b)
+    return sum(block.size for block in m.get_matching_blocks()), m.ratio()
+
+
 def _refuse_look_alikes(
-    path: Path, absent: Mapping[str, str], unmapped: list[str], part: str
+    path: Path, absent: Mapping[str, str], unmapped: list[str], kept: Mapping[str, str]
 ) -> None:
-    """A mapped column the file lacks while a column of nearly that name goes unmapped is a
-    spelling the mapping does not know (床位 for 床位数), not a missing figure: reading it as
-    missing would turn beds into 0 and floor areas into "none". Refuse it, naming both."""
-    pairs = []
+    """Mapped columns a file lacks while it has columns the mapping does not know: the file
+    spells them otherwise (床位 for 床位数, 核定床位, 用地分类), and reading them as missing would
+    turn beds into 0 and land-use checks into "not assessable". Refuse, naming both sides, with
+    the likeliest pairing as a hint; columns really not needed are mapped to ``ignore``.
+
+    Only the parts the file holds count: a table of facilities lacks the projects' columns by
+    design."""
+    present = set(kept.values())
+    parts = set()
+    if present & _FACILITY_ONLY:
+        parts.add("facilities")
+    if present & _PROJECT_ONLY:
+        parts.add("projects")
+    relevant = {
+        src: canonical
+        for src, canonical in absent.items()
+        if (canonical in _FACILITY_ONLY and "facilities" in parts)
+        or (canonical in _PROJECT_ONLY and "projects" in parts)
+        or canonical not in _FACILITY_ONLY | _PROJECT_ONLY | {"record"}
+    }
+    if not relevant or not unmapped:
+        return
+    hints = []
     for have in unmapped:
         h = _bare(have)
-        best: tuple[float, str, str] | None = None
-        for want, canonical in absent.items():
-            a = _bare(want)
-            if not a or not h:
-                continue
-            if a == h:
-                score = 3.0
-            elif len(h) >= 2 and (h in a or a in h):
-                score = 2.0 - abs(len(a) - len(h)) / max(len(a), len(h))
-            else:
-                score = difflib.SequenceMatcher(None, a, h).ratio()
-                if score < 0.75:
-                    continue
-            if best is None or score > best[0]:
-                best = (score, want, canonical)
-        if best is not None:
-            pairs.append((have, best[1], best[2]))
-    if pairs:
-        shown = "; ".join(
-            f"{excerpt(h, 30)} looks like {excerpt(w, 30)} ({c})" for h, w, c in pairs[:5]
-        )
-        example = ", ".join(f"{excerpt(h, 30, quote=False)}: {c}" for h, _, c in pairs[:3])
-        raise DataError(
-            f"{path}: 方案的字段名与情景映射不符 / columns spelled otherwise than the mapping: "
-            f"{shown}; the file lacks the mapped names, so map its own under "
-            f"plan.{part}.columns (e.g. {{{example}}}), or map them to ignore"
-        )
+        scored = [(_likeness(_bare(w), h), w, c) for w, c in relevant.items()]
+        best = max(scored, default=None)
+        if best is not None and best[0][0] >= 2 and best[0][1] >= 0.5:
+            hints.append((have, best[1], best[2]))
+    lacking = ", ".join(f"{excerpt(w, 30)} ({c})" for w, c in list(relevant.items())[:8])
+    extra = ", ".join(excerpt(c, 30) for c in unmapped[:12]) + (" …" if len(unmapped) > 12 else "")
+    like = "; ".join(f"{excerpt(h, 30)} looks like {excerpt(w, 30)} ({c})" for h, w, c in hints[:5])
+    example = ", ".join(f"{excerpt(h, 30, quote=False)}: {c}" for h, _, c in hints[:3]) or (
+        f"{excerpt(unmapped[0], 30, quote=False)}: ignore"
+    )
+    part = "facilities" if "facilities" in parts or not parts else "projects"
+    raise DataError(
+        f"{path}: 方案的字段名与情景映射不符 / the plan lacks mapped column(s) {lacking} and has "
+        f"column(s) the mapping does not know: {extra}"
+        + (f" ({like})" if like else "")
+        + f"; map the file's own names under plan.{part}.columns (e.g. {{{example}}}), and map "
+        "columns not needed to ignore"
+    )
 
 
 def _read(spec: LayerSource, absent: dict[str, str], limits: InputLimits) -> _Table:
