@@ -7,6 +7,7 @@ import json
 import shutil
 from pathlib import Path
 
+import geopandas as gpd
 import pytest
 import tiny_county
 from click.testing import CliRunner
@@ -117,6 +118,7 @@ def test_figures_add_up(tiny: tuple[Path, RunResult]) -> None:
     assert older["covered"] + older["not_covered"] + older["off_network"] == pytest.approx(
         older["total"]
     )
+
     assert older["total"] == pytest.approx(180.0) and older["covered"] == pytest.approx(90.0)
 
 
@@ -171,3 +173,24 @@ def test_seed_scenarios_run_on_the_demo_county(name: str, demo_root: Path, tmp_p
     assert older["covered"] + older["not_covered"] + older["off_network"] == pytest.approx(
         older["total"]
     )
+    # The run's recommended plan passes its own check-plan on every rule a plan answers for
+    # (where and on what land its sites stand, their floor and land per bed): no failure the
+    # plan could have avoided.
+    plan = out / "recommended_plan.gpkg"
+    if plan.exists():
+        check = CliRunner().invoke(
+            main,
+            ["-q", "check-plan", str(plan), "--scenario", str(demo_root / "scenarios" / f"{name}.yaml"),
+             "--data", "demo", "--out", str(tmp_path / "check")],
+        )  # fmt: skip
+        assert check.exit_code in (0, 1), check.output
+        verdicts = json.loads((tmp_path / "check" / "verdicts.json").read_text(encoding="utf-8"))
+        avoidable = {
+            "site-in-county", "land-use-compatible", "village-center-150", "land-m2-per-bed",
+            "building-m2-per-bed", "town-complex-3000", "small-jingloyuan",
+        }  # fmt: skip
+        own = set(gpd.read_file(plan, layer="养老设施")["编号"].astype(str))
+        failed = {(v["rule_id"], v["object_name"]) for v in verdicts["verdicts"]
+                  if v["status"] == "fail" and v["rule_id"] in avoidable and v["object_id"] in own}  # fmt: skip
+        assert own
+        assert not failed, failed
