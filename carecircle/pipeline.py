@@ -468,7 +468,7 @@ def _refuse_unknown_types(spec: Any, facilities: gpd.GeoDataFrame, tiers: dict[s
         f"{spec.path}: {len(unknown)} 种设施类型无法识别 / {len(unknown)} facility type(s) not in "
         f"the mapping: {', '.join(parts)}{more}; map each to a tier (village, mutual_aid, meal, "
         f"township, jingloyuan, regional, county, institution) or to ignore under "
-        f"data.facilities.types, e.g. `types: {{{example}: village}}`"
+        f"data.facilities.types, e.g. `types: {{{example}: <the tier it serves>}}`"
     )
 
 
