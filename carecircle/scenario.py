@@ -882,6 +882,10 @@ def _policy_problems(raw_policy: object) -> list[tuple[str, str]]:
                             f"须为有限数值 / must be a finite number (got {_short(number)})",
                         )
                     )
+                else:
+                    problems.extend(_implausible(f"{where}.{name}", rule.params[name], number))
+        elif value is not None and len(rule.params) == 1 and _finite(value):
+            problems.extend(_implausible(where, next(iter(rule.params.values())), value))
         elif value is not None and len(rule.params) != 1:
             valid = ", ".join(rule.params)
             problems.append(
@@ -891,6 +895,26 @@ def _policy_problems(raw_policy: object) -> list[tuple[str, str]]:
                 )
             )
     return problems
+
+
+def _implausible(where: str, param: Any, value: Any) -> list[tuple[str, str]]:
+    """A rule value no county document can mean: negative, a share above 1, a circle of more
+    than two hours, or ten times (a tenth of) the catalogue's value: a unit slip (% for a
+    share, seconds for minutes, m² for 亩)."""
+    v, default, unit = float(value), float(param.value), str(param.unit)
+    problem = None
+    if v < 0 or (unit == "minutes" and v <= 0):
+        problem = "须为正数 / must be positive"
+    elif unit == "share" and v > 1:
+        problem = "比例须在 0–1 之间 / a share lies between 0 and 1 (write 0.55, not 55)"
+    elif unit == "minutes" and v > 120:
+        problem = "超过 120 分钟 / more than 120 minutes: the value is in minutes"
+    elif default > 0 and v > 0 and not (default / 10 <= v <= default * 10):
+        problem = (
+            f"与目录值 {default:g} 相差十倍以上 / more than ten times off the catalogue's "
+            f"{default:g} {unit}: check the unit"
+        )
+    return [(where, f"{problem} (got {_short(value)})")] if problem else []
 
 
 def _finite(value: object) -> bool:

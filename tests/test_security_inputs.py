@@ -471,6 +471,14 @@ SCENARIO_CASES: dict[str, tuple[Callable[[dict[str, Any]], None], tuple[str, ...
         lambda r: r.update(limits={"field_chars": 3}),
         ("limits.field_chars", "chars"),
     ),
+    "circle-of-10000-minutes": (
+        lambda r: r["policy"]["targets"].update({"circle-15min": {"minutes": 10000}}),
+        ("policy.targets.circle-15min.minutes", "120 minutes"),
+    ),
+    "share-in-percent": (
+        lambda r: r["policy"]["targets"].update({"circle-15min": {"coverage": 55}}),
+        ("circle-15min.coverage", "0.55, not 55"),
+    ),
     "unknown-limit": (lambda r: r.update(limits={"rowz": 5}), ("limits.rowz", "unknown key")),
 }
 
