@@ -12,13 +12,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-$(DEMO)/manifest.json: $(STAMP) carecircle/demo.py
+$(DEMO)/manifest.json: $(STAMP) $(wildcard carecircle/demo/*.py)
 	$(BIN)/carecircle demo-data --out $(DEMO) --size small
 
 demo: $(DEMO)/manifest.json
 	$(BIN)/carecircle run scenarios/demo.yaml
 
-data/demo-county/manifest.json: $(STAMP) carecircle/demo.py
+data/demo-county/manifest.json: $(STAMP) $(wildcard carecircle/demo/*.py)
 	$(BIN)/carecircle demo-data --out data/demo-county --size county
 
 # The same fictional county at full size (about 1,500 km², ~200k walk nodes).

@@ -123,15 +123,25 @@ def _save_problem(result: Any, path: Path) -> None:
 
     g, f, t = result.graph, result.facilities, result.scenario.travel
     snap = engine.snap_points(
-        g, f.geometry.x, f.geometry.y, max_distance_m=t.max_access_m,
+        g,
+        f.geometry.x,
+        f.geometry.y,
+        max_distance_m=t.max_access_m,
         walk_speed_mps=t.walk_speed_mps,
-    )  # fmt: skip
+    )
     use = (f["tier"] == "village").to_numpy() & (snap.status != engine.Snap.OFF_NETWORK)
     np.savez(
-        path, indptr=g.indptr, indices=g.indices, seconds=g.seconds, x=g.x, y=g.y,
-        node_ids=g.node_ids, sources=snap.node[use], access=snap.access_s[use],
+        path,
+        indptr=g.indptr,
+        indices=g.indices,
+        seconds=g.seconds,
+        x=g.x,
+        y=g.y,
+        node_ids=g.node_ids,
+        sources=snap.node[use],
+        access=snap.access_s[use],
         answer=result.node_seconds,
-    )  # fmt: skip
+    )
 
 
 def peer(graph_file: Path) -> dict[str, float]:
@@ -193,10 +203,14 @@ def measure(case: str, work: Path) -> dict[str, Any]:
     row["case"], row["first_run_s"] = case, round(first, 1)
     row["import_s"] = round(row.pop("imported") - start, 2)
     row["total_s"] = round(row.pop("done") - start, 1)
-    row["peer"] = json.loads(subprocess.run(
-        [sys.executable, __file__, "--peer", str(graph_file)],
-        check=True, capture_output=True, text=True,
-    ).stdout)  # fmt: skip
+    row["peer"] = json.loads(
+        subprocess.run(
+            [sys.executable, __file__, "--peer", str(graph_file)],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )
     graph_file.unlink(missing_ok=True)
     return row
 
@@ -298,9 +312,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {r['total_s']} s, {r['peak_mb']:.0f} MB", file=sys.stderr)
     print(table(rows))
     slow = [r["case"] for r in rows if r["total_s"] > GOAL_S or r["peak_mb"] > GOAL_MB]
-    print(f"\ngoal: under {GOAL_S:.0f} s and {GOAL_MB / 1024:.0f} GB each — " + (
-        "met by every county" if not slow else f"NOT met by {', '.join(slow)}"
-    ))  # fmt: skip
+    print(
+        f"\ngoal: under {GOAL_S:.0f} s and {GOAL_MB / 1024:.0f} GB each — "
+        + ("met by every county" if not slow else f"NOT met by {', '.join(slow)}")
+    )
     wrong = [
         r["case"]
         for r in rows

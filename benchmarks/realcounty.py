@@ -203,10 +203,18 @@ def _population(county: County, outline: shapely.Geometry, folder: Path) -> dict
     inside = shapely.contains_xy(outline, glon, glat)
     pop[inside] += county.background / inside.sum()
     with rasterio.open(
-        folder / "population.tif", "w", driver="GTiff", height=rows, width=cols, count=1,
-        dtype="float32", crs="EPSG:4326", transform=Affine(cell, 0, left, 0, -cell, top),
-        nodata=-99999.0, compress="deflate",
-    ) as dst:  # fmt: skip
+        folder / "population.tif",
+        "w",
+        driver="GTiff",
+        height=rows,
+        width=cols,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=Affine(cell, 0, left, 0, -cell, top),
+        nodata=-99999.0,
+        compress="deflate",
+    ) as dst:
         dst.write(pop.astype(np.float32), 1)
     as_written = pop.astype(np.float32).astype(np.float64)
     return {"raster_total": float(as_written.sum()), "in_county": float(as_written[inside].sum())}

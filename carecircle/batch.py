@@ -26,6 +26,7 @@ from urllib.parse import quote
 
 from pydantic import BaseModel
 
+from carecircle.atomic import atomic_file
 from carecircle.errors import CareCircleError
 from carecircle.outputs.files import clean_json, staged_dir
 from carecircle.outputs.report import OUTPUT_FILES
@@ -153,9 +154,8 @@ def county_is_complete(folder: Path, scenario_digest: str, inputs: dict[str, str
 
 
 def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_file(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
 
 
 # --- the task (runs on a worker) -----------------------------------------------------------------

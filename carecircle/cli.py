@@ -22,7 +22,7 @@ from typing import Any, cast
 
 import click
 
-from carecircle import __version__
+from carecircle._version import __version__
 from carecircle.errors import CareCircleError, InterruptedAfterWriting, ScenarioError
 from carecircle.safe import terminal_text
 
@@ -359,7 +359,7 @@ def check_plan(
     internal error, 4 when the disk fills up while writing.
     """
     from carecircle.outputs.verdicts import write_verdicts
-    from carecircle.planning.plancheck import review_plan
+    from carecircle.review import review_plan
     from carecircle.scenario import load_scenario
     from carecircle.sources.plan import read_plan
 
@@ -406,7 +406,7 @@ def _failed_line(rule_id: str, name: str, reason_zh: str, reason_en: str, citati
 @main.command()
 def rules() -> None:
     """列出政策规则目录 / list the policy rule catalogue."""
-    from carecircle.planning.policy import catalogue_table
+    from carecircle.rules import catalogue_table
 
     for row in catalogue_table():
         click.echo(f"{row['id']:<26} {row['scope']:<9} {row['title_zh']} / {row['title_en']}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import difflib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +21,22 @@ import shapely
 from pyproj import CRS
 
 from carecircle import engine, quality, recommend
+from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
-from carecircle.planning import gaps, policy
+from carecircle.planning import gaps
 from carecircle.planning.findings import findings_table
 from carecircle.scenario import IGNORE, TIERS, Scenario
 from carecircle.sources import census, layers, network
 
-__all__ = ["STAGES", "Progress", "RunResult", "run_scenario"]
+__all__ = [
+    "STAGES",
+    "Inputs",
+    "Progress",
+    "RunResult",
+    "read_inputs",
+    "run_scenario",
+    "with_facilities",
+]
 
 log = logging.getLogger(__name__)
 
@@ -37,9 +46,9 @@ Progress = Callable[[int, int, str], None]
 STAGES: tuple[str, ...] = (
     "读取研究区与行政区划 / reading the study area and admin layers",
     "读取路网 / reading the road network",
-    "构建出行网络 / building the travel graph",
     "读取人口栅格 / reading the population grid",
-    "读取养老设施 / reading the care facilities",
+    "读取养老设施与候选地块 / reading the care facilities and candidate sites",
+    "构建出行网络 / building the travel graph",
     "计算出行时间 / computing travel times",
     "汇总覆盖率 / scoring coverage",
     "查找缺口 / finding gaps against the targets",
@@ -67,11 +76,37 @@ class RunResult:
 
 
 @dataclass(frozen=True)
-class _Inputs:
+class _Admin:
     crs: CRS
     boundary: gpd.GeoDataFrame
     townships: gpd.GeoDataFrame
     villages: gpd.GeoDataFrame
+    reports: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """Every input of a run, read and checked, in the working CRS ``crs``.
+
+    ``cells`` are the demand cells (x, y, residents, older, village and township positions);
+    ``register`` the facility register as read; ``facilities`` the register (with a plan's
+    additions) given tiers and placed in villages and townships;
+    ``candidates`` the candidate parcels (None without ``siting:`` or ``data.candidates``);
+    ``raster`` and ``census`` what the population readers report, ``reports`` what the layer
+    readers report (repaired geometries, ignored types, village-code cross-check).
+    """
+
+    crs: CRS
+    boundary: gpd.GeoDataFrame
+    townships: gpd.GeoDataFrame
+    villages: gpd.GeoDataFrame
+    network: network.RoadNetwork
+    cells: gpd.GeoDataFrame
+    register: gpd.GeoDataFrame
+    facilities: gpd.GeoDataFrame
+    candidates: gpd.GeoDataFrame | None
+    raster: dict[str, Any]
+    census: dict[str, Any]
     reports: dict[str, Any]
 
 
@@ -80,40 +115,59 @@ def run_scenario(
     *,
     progress: Progress | None = None,
     extra_facilities: gpd.GeoDataFrame | None = None,
+    inputs: Inputs | None = None,
 ) -> RunResult:
     """Load the scenario's data, compute travel times, score the 15-minute circle, find gaps.
 
+    Every input is read and checked first (:func:`read_inputs`), then the travel graphs are
+    built, then the stages compute; the summary is derived from their results at the end.
     ``extra_facilities`` (canonical columns: id, name, type or tier, floor_m2, beds,
     nursing_beds; any CRS) are added to the register, e.g. the facilities of a plan under review.
+    ``inputs`` read by :func:`read_inputs` for this scenario before are used instead of reading
+    the files again (plan review scores the county twice from one reading).
     """
     step = _stepper(progress)
+    if inputs is None:
+        inputs = read_inputs(scenario, extra_facilities=extra_facilities, step=step)
+    else:
+        for _ in range(4):  # the reading stages, done before
+            step()
+        if extra_facilities is not None and len(extra_facilities):
+            inputs = with_facilities(inputs, scenario, extra_facilities)
     step()
-    inputs = _read_admin(scenario)
-    step()
-    net = network.roads_from_source(
-        scenario.data.network,
-        area=_buffered_wgs84(inputs, scenario),
-        to_crs=inputs.crs,
-        limits=scenario.limits,
+    graph = network.travel_graph(inputs.network, scenario, "village")
+    siting_graph = (
+        None
+        if scenario.siting is None
+        else network.travel_graph(inputs.network, scenario, scenario.siting.tier)
     )
-    net_report = dict(net.report)
+    roads = _main_roads(inputs.network)
     step()
-    graph = network.travel_graph(net, scenario, "village")
-    roads = _main_roads(net)
-    step()
-    cells = _demand_cells(scenario, inputs)
-    step()
-    facilities = _read_facilities(scenario, inputs, extra_facilities)
-    step()
-    cells, facilities, node_seconds, snap_report = _travel_times(graph, scenario, cells, facilities)
+    cells, facilities, node_seconds, snap_report = _travel_times(
+        graph, scenario, inputs.cells, inputs.facilities
+    )
     step()
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
-    villages["road_km"] = _road_km(net, villages)
+    villages["road_km"] = _road_km(inputs.network, villages)
     step()
     report = _find_gaps(scenario, villages, townships, facilities, coverage, inputs.boundary)
-    summary = _summary(
-        scenario, inputs, graph, net_report, cells, facilities, coverage, snap_report
-    )
+    step()
+    outcome = None
+    if scenario.siting is not None:  # a scenario asks for recommendations with `siting:`
+        assert siting_graph is not None
+        run_data = recommend.RunData(
+            boundary=inputs.boundary,
+            townships=townships,
+            villages=villages,
+            facilities=facilities,
+            cells=cells,
+            walk_graph=graph,
+            node_seconds=node_seconds,
+            siting_graph=siting_graph,
+            candidates=inputs.candidates,
+        )
+        outcome = recommend.recommend(scenario, run_data)
+    summary = _summary(scenario, inputs, graph, cells, facilities, coverage, snap_report)
     summary.update(_gap_summary(report))
     summary["data_quality"] = quality.data_quality(
         scenario,
@@ -128,13 +182,7 @@ def run_scenario(
     )
     quality.mark_defaults(summary["verdicts"], scenario)
     quality.mark_defaults(summary["gaps"]["items"], scenario)
-    step()
-    run_data = recommend.RunData(
-        inputs.boundary, townships, villages, facilities, cells, graph, node_seconds
-    )
-    outcome = None
-    if scenario.siting is not None:  # a scenario asks for recommendations with `siting:`
-        outcome = recommend.recommend(scenario, net, run_data)
+    if outcome is not None:
         summary["siting"] = {
             **outcome.summary,
             "sites": outcome.sites.drop(columns="geometry").to_dict("records"),
@@ -157,6 +205,64 @@ def run_scenario(
     )
 
 
+def read_inputs(
+    scenario: Scenario,
+    *,
+    extra_facilities: gpd.GeoDataFrame | None = None,
+    step: Callable[[], None] | None = None,
+) -> Inputs:
+    """Every input of a run, read and checked before anything is computed.
+
+    The admin layers (which fix the working CRS), the road network clipped to the area and its
+    buffer, the population as demand cells, the facility register (with ``extra_facilities``)
+    and, for a scenario with ``siting:``, the candidate parcels. ``step`` is called as each of the
+    four reading stages starts.
+    """
+    step = step or (lambda: None)
+    step()
+    admin = _read_admin(scenario)
+    step()
+    net = network.roads_from_source(
+        scenario.data.network,
+        area=_buffered_wgs84(admin, scenario),
+        to_crs=admin.crs,
+        limits=scenario.limits,
+    )
+    step()
+    cells, raster_report, census_report = _demand_cells(scenario, admin)
+    step()
+    register = _read_register(scenario, admin)
+    facilities = _place_facilities(scenario, admin, register, extra_facilities)
+    candidates = None
+    if scenario.siting is not None and scenario.data.candidates is not None:
+        candidates = layers.read_layer(
+            scenario.data.candidates, kind="candidates", to_crs=admin.crs, limits=scenario.limits
+        )
+    return Inputs(
+        crs=admin.crs,
+        boundary=admin.boundary,
+        townships=admin.townships,
+        villages=admin.villages,
+        network=net,
+        cells=cells,
+        register=register,
+        facilities=facilities,
+        candidates=candidates,
+        raster=raster_report,
+        census=census_report,
+        reports=admin.reports,
+    )
+
+
+def with_facilities(inputs: Inputs, scenario: Scenario, extra: gpd.GeoDataFrame) -> Inputs:
+    """The same inputs with ``extra`` facilities added to the register (as if read with it)."""
+    admin = _Admin(
+        inputs.crs, inputs.boundary, inputs.townships, inputs.villages, dict(inputs.reports)
+    )
+    facilities = _place_facilities(scenario, admin, inputs.register, extra)
+    return replace(inputs, facilities=facilities, reports=admin.reports)
+
+
 def _stepper(progress: Progress | None) -> Callable[[], None]:
     counter = iter(range(1, len(STAGES) + 1))
 
@@ -172,11 +278,14 @@ def _stepper(progress: Progress | None) -> Callable[[], None]:
 # --- stage 1: admin ------------------------------------------------------------------------------
 
 
-def _read_admin(scenario: Scenario) -> _Inputs:
+def _read_admin(scenario: Scenario) -> _Admin:
     src = scenario.data
-    boundary = layers.read_layer(
-        scenario.area.boundary, kind="boundary", to_crs="EPSG:4326", limits=scenario.limits
-    )
+    read = {
+        "boundary": layers.load_layer(
+            scenario.area.boundary, kind="boundary", to_crs="EPSG:4326", limits=scenario.limits
+        )
+    }
+    boundary = read["boundary"].frame
     crs = layers.working_crs(scenario.crs, boundary)
     # One outline; it keeps the county's name (or names) for the county-level verdicts.
     names = [str(n) for n in boundary.get("name", pd.Series(dtype=str)) if str(n).strip()]
@@ -185,29 +294,22 @@ def _read_admin(scenario: Scenario) -> _Inputs:
         geometry=[shapely.union_all(boundary.to_crs(crs).geometry.to_numpy())],
         crs=crs,
     )
-    townships = layers.read_layer(
-        src.townships, kind="townships", to_crs=crs, limits=scenario.limits
-    )
-    villages = layers.read_layer(src.villages, kind="villages", to_crs=crs, limits=scenario.limits)
+    for kind, spec in (("townships", src.townships), ("villages", src.villages)):
+        read[kind] = layers.load_layer(spec, kind=kind, to_crs=crs, limits=scenario.limits)
+    townships, villages = read["townships"].frame, read["villages"].frame
     unknown = sorted(set(villages["township"]) - set(townships["id"]))
     if unknown:
         raise DataError(
             f"{src.villages.path}: {len(unknown)} 个村的乡镇代码在乡镇图层中不存在 / village township "
             f"code(s) not in the townships layer ({', '.join(excerpt(u, 30, quote=False) for u in unknown[:5])}); check the `township` column"
         )
-    reports = {
-        "repaired_geometries": {
-            "boundary": boundary.attrs.get("repaired_geometries", 0),
-            "townships": townships.attrs.get("repaired_geometries", 0),
-            "villages": villages.attrs.get("repaired_geometries", 0),
-        }
-    }
-    return _Inputs(
+    reports = {"repaired_geometries": {kind: r.repaired_geometries for kind, r in read.items()}}
+    return _Admin(
         crs, outline, townships.reset_index(drop=True), villages.reset_index(drop=True), reports
     )
 
 
-def _buffered_wgs84(inputs: _Inputs, scenario: Scenario) -> shapely.Geometry:
+def _buffered_wgs84(inputs: _Admin, scenario: Scenario) -> shapely.Geometry:
     """The area plus its buffer, so roads (and coverage) can cross the county border."""
     buffered = inputs.boundary.buffer(scenario.area.buffer_m)
     return buffered.to_crs("EPSG:4326").iloc[0]
@@ -255,8 +357,11 @@ def _main_roads(net: network.RoadNetwork) -> gpd.GeoDataFrame:
 # --- stage 4: demand -----------------------------------------------------------------------------
 
 
-def _demand_cells(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
-    """Populated cells with their village, township and older residents (60+)."""
+def _demand_cells(
+    scenario: Scenario, inputs: _Admin
+) -> tuple[gpd.GeoDataFrame, dict[str, Any], dict[str, Any]]:
+    """Populated cells with their village, township and older residents (60+), and what the
+    population and census readers report."""
     pop = scenario.data.population
     demand = _demand(scenario, inputs)
     if len(demand) == 0:
@@ -285,14 +390,12 @@ def _demand_cells(scenario: Scenario, inputs: _Inputs) -> gpd.GeoDataFrame:
             "older": float(demand.older.sum()),
         }
     else:
-        cells["older"] = cells["residents"] * _share_per_cell(scenario, inputs, cells)
-        census_report = cells.attrs.pop("census")
-    cells.attrs["raster"] = demand.report
-    cells.attrs["census"] = census_report
-    return cells
+        share, census_report = _share_per_cell(scenario, inputs, cells)
+        cells["older"] = cells["residents"] * share
+    return cells, dict(demand.report), census_report
 
 
-def _demand(scenario: Scenario, inputs: _Inputs) -> census.Demand:
+def _demand(scenario: Scenario, inputs: _Admin) -> census.Demand:
     """Demand points from whichever population source the scenario names."""
     pop = scenario.data.population
     area = inputs.boundary.geometry.iloc[0]
@@ -315,9 +418,10 @@ def _demand(scenario: Scenario, inputs: _Inputs) -> census.Demand:
 
 
 def _share_per_cell(
-    scenario: Scenario, inputs: _Inputs, cells: gpd.GeoDataFrame
-) -> npt.NDArray[np.float64]:
-    """The census 60+ share of each cell's township (the county-wide share outside them)."""
+    scenario: Scenario, inputs: _Admin, cells: gpd.GeoDataFrame
+) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+    """The census 60+ share of each cell's township (the county-wide share outside them), and
+    the census report."""
     shares, census_report = _older_shares(scenario, inputs)
     township_ids = inputs.townships["id"].to_numpy()
     default = census_report["share"]
@@ -326,14 +430,14 @@ def _share_per_cell(
         ratio = _check_census_agrees(scenario, cells, township_ids, by_key)
         if ratio is not None:
             census_report["raster_to_table"] = round(ratio, 4)
-    cells.attrs["census"] = census_report
-    return np.array(
+    share = np.array(
         [
             shares.get(str(township_ids[t]), default) if t >= 0 else default
             for t in cells["township"]
         ],
         dtype=np.float64,
     )
+    return share, census_report
 
 
 def _check_census_agrees(
@@ -376,7 +480,7 @@ def _locate(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> npt.NDArray[np
     return out
 
 
-def _older_shares(scenario: Scenario, inputs: _Inputs) -> tuple[dict[str, float], dict[str, Any]]:
+def _older_shares(scenario: Scenario, inputs: _Admin) -> tuple[dict[str, float], dict[str, Any]]:
     pop = scenario.data.population
     if pop.older_table is None:
         share = float(pop.older_share or 0.0)
@@ -391,14 +495,25 @@ def _older_shares(scenario: Scenario, inputs: _Inputs) -> tuple[dict[str, float]
 # --- stage 5: facilities -------------------------------------------------------------------------
 
 
-def _read_facilities(
-    scenario: Scenario, inputs: _Inputs, extra: gpd.GeoDataFrame | None = None
-) -> gpd.GeoDataFrame:
-    spec = scenario.data.facilities
-    facilities = layers.read_layer(
-        spec, kind="facilities", to_crs=inputs.crs, limits=scenario.limits
+def _read_register(scenario: Scenario, inputs: _Admin) -> gpd.GeoDataFrame:
+    """The facility register as read (canonical columns, working CRS)."""
+    register = layers.read_layer(
+        scenario.data.facilities, kind="facilities", to_crs=inputs.crs, limits=scenario.limits
     ).reset_index(drop=True)
-    facilities["source"] = "register"
+    register["source"] = "register"
+    return register
+
+
+def _place_facilities(
+    scenario: Scenario,
+    inputs: _Admin,
+    register: gpd.GeoDataFrame,
+    extra: gpd.GeoDataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """The register (with ``extra``) given tiers and placed in villages and townships; what it
+    finds goes into ``inputs.reports``."""
+    spec = scenario.data.facilities
+    facilities = register.copy()
     if extra is not None and len(extra):
         facilities = _with_extra(facilities, extra, inputs.crs)
     tiers = spec.tier_of()
@@ -512,7 +627,7 @@ def _travel_times(
             f"{travel.max_access_m:g} 米 / all {off.size} facilities lie farther than "
             f"travel.max_access_m = {travel.max_access_m:g} m from any road (nearest "
             f"{np.min(fsnap.distance_m):,.0f} m); check their coordinates and CRS (Gaode/Amap "
-            "coordinates need `coords: gcj02`) and that the network covers them"
+            "coordinates need `coords: gcj02`, Baidu ones `coords: bd09`) and that the network covers them"
         )
     facilities = facilities.assign(snap=_status_names(fsnap.status), access_m=fsnap.distance_m)
     centres = np.flatnonzero(
@@ -562,7 +677,7 @@ def _speed_factors(scenario: Scenario) -> dict[str, float]:
 
 
 def _score(
-    scenario: Scenario, inputs: _Inputs, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
+    scenario: Scenario, inputs: Inputs, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
     """Villages and townships scored for the circle, at the circle rule's own minutes
     (circle-15min: 15, or the scenario's override of that rule), whatever threshold the village
@@ -700,9 +815,8 @@ def _gap_summary(report: gaps.GapReport) -> dict[str, Any]:
 
 def _summary(
     scenario: Scenario,
-    inputs: _Inputs,
+    inputs: Inputs,
     graph: engine.TravelGraph,
-    net_report: dict[str, Any],
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
     county: dict[str, Any],
@@ -720,14 +834,14 @@ def _summary(
             "villages": villages_in,
             "facilities_by_tier": {t: int(tier_counts.get(t, 0)) for t in (*TIERS, "other")},
             "facility_types_not_mapped": unmapped,
-            "raster": cells.attrs.get("raster", {}),
-            "census": cells.attrs.get("census", {}),
+            "raster": inputs.raster,
+            "census": inputs.census,
             "cells_outside_villages": int((cells["village"] < 0).sum()),
             "older_outside_villages": float(cells.loc[cells["village"] < 0, "older"].sum()),
             **inputs.reports,
         },
         "network": {
-            **net_report,
+            **inputs.network.report,
             "mode": graph.mode,
             "travel_nodes": graph.n_nodes,
             "travel_arcs": graph.n_arcs,

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carecircle.planning import policy
+from carecircle import rules as policy
 from carecircle.scenario import Scenario
 
 __all__ = [
@@ -172,17 +172,23 @@ def data_quality(
         )
     codes = reports.get("facility_village_codes", {})
     if codes.get("disagree"):
+        most = codes["disagree"] >= 0.5 * max(int(codes.get("checked") or 0), 1)
         out.append(
             warning(
                 "facility_village_code_disagrees",
-                f"{codes['disagree']} 处设施登记的所在村代码与其位置所在的村不一致；按位置计",
+                f"{codes['disagree']} 处设施登记的所在村代码与其位置所在的村不一致；按位置计"
+                + (_SHIFT_ZH if most else ""),
                 f"{codes['disagree']} of {codes['checked']} facilities name a village code in the "
                 "register other than the village they stand in; they count for the village they "
-                "stand in (check the register or the village boundaries)",
+                "stand in ("
+                + (_SHIFT_EN if most else "check the register or the village boundaries")
+                + ")",
                 count=int(codes["disagree"]),
                 items=codes.get("examples", []),
             )
         )
+    out.extend(_names_against_places(villages, facilities))
+    out.extend(_villages_without_population(villages))
     outside = float(older[cells["village"].to_numpy() < 0].sum())
     if total and outside / total >= 0.01:
         out.append(
@@ -256,6 +262,94 @@ def data_quality(
         "warnings": out,
         "banner": [w["code"] for w in out if w["banner"]],
     }
+
+
+# Said where most facilities stand outside the village their register code or name gives: a
+# systematic shift of the coordinates, not a few typing errors.
+_SHIFT_ZH = "；多数设施如此，坐标很可能属另一坐标系：百度坐标（BD-09）请设 coords: bd09，高德/腾讯（GCJ-02）请设 coords: gcj02"
+_SHIFT_EN = (
+    "most do: the coordinates are probably in another system; Baidu Maps coordinates (BD-09) "
+    "need `coords: bd09`, Gaode/Amap or Tencent ones (GCJ-02) `coords: gcj02`, a projected "
+    "file its .prj or `crs:`"
+)
+
+
+def _names_against_places(villages: pd.DataFrame, facilities: pd.DataFrame) -> list[dict[str, Any]]:
+    """Facilities whose name names a village (its full name, e.g. 黄坑村 in 黄坑村居家养老服务站)
+    while they stand in another: a cross-check of the coordinates that needs no register code."""
+    if "name" not in facilities.columns or "village" not in facilities.columns:
+        return []
+    names = {
+        str(n): str(i)
+        for i, n in zip(villages["id"], villages["name"], strict=True)
+        if len(str(n).strip()) >= 3
+    }
+    if not names:
+        return []
+    ordered = sorted(names, key=len, reverse=True)
+    checked, wrong = 0, []
+    for fname, at in zip(
+        facilities["name"].astype(str), facilities["village"].astype(str), strict=True
+    ):
+        named = next((n for n in ordered if n in fname), None)
+        if named is None:
+            continue
+        checked += 1
+        if names[named] != at:
+            stands = next((v for v, i in names.items() if i == at), at or "—")
+            wrong.append({"facility": fname, "named_village": named, "stands_in": stands})
+    if not wrong:
+        return []
+    most = len(wrong) >= 3 and len(wrong) >= 0.5 * checked
+    return [
+        warning(
+            "facility_name_names_another_village",
+            f"{len(wrong)} 处设施的名称写着另一个村（社区）（共 {checked} 处名称含村名）；按位置计"
+            + (_SHIFT_ZH if most else "；请核对其坐标"),
+            f"{len(wrong)} of the {checked} facilities whose name names a village stand in another "
+            "village; they count where they stand ("
+            + (_SHIFT_EN if most else "check their coordinates")
+            + ")",
+            count=len(wrong),
+            items=wrong,
+            banner=most,
+        )
+    ]
+
+
+def _villages_without_population(villages: pd.DataFrame) -> list[dict[str, Any]]:
+    """Villages the population data gives no older resident at all: usually a population raster
+    or point layer that does not cover the whole county, so they count as "no older residents"
+    (not judged) rather than as places people live."""
+    if "older" not in villages.columns or len(villages) == 0:
+        return []
+    empty = villages[villages["older"].fillna(0).to_numpy(dtype=np.float64) <= 0]
+    if len(empty) == 0:
+        return []
+    share = len(empty) / len(villages)
+    area = villages["area_km2"] if "area_km2" in villages.columns else None
+    area_share = (
+        float(empty["area_km2"].sum() / area.sum())
+        if area is not None and area.sum() > 0
+        else share
+    )
+    items = [
+        {"village": str(n), "id": str(i)} for i, n in zip(empty["id"], empty["name"], strict=True)
+    ]
+    return [
+        warning(
+            "villages_without_population",
+            f"{len(empty)} 个村（社区）（占全县面积 {_pct(area_share)}）没有任何老年人口数据，"
+            "不计入覆盖判断；请确认人口栅格或人口点覆盖全县",
+            f"{len(empty)} of {len(villages)} villages ({_pct(area_share)} of the county's area) get "
+            "no older resident from the population data and are not judged; check that the "
+            "population raster or points cover the whole county",
+            share=area_share,
+            count=len(empty),
+            items=items,
+            banner=share >= 0.1 or area_share >= 0.1,
+        )
+    ]
 
 
 def add_siting_warnings(

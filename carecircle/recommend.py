@@ -29,21 +29,34 @@ import shapely
 import shapely.ops
 
 from carecircle import engine
+from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
-from carecircle.planning import landuse, policy, siting
+from carecircle.planning import siting
 from carecircle.planning.gaps import INSTITUTION_TIERS
+from carecircle.rules import landuse
 from carecircle.scenario import Scenario
-from carecircle.sources import layers
-from carecircle.sources.network import RoadNetwork, travel_graph
 
 __all__ = ["SITE_COLUMNS", "SitingOutcome", "recommend"]
 
 log = logging.getLogger(__name__)
 
 SITE_COLUMNS = (
-    "id", "name", "kind", "candidate_id", "beds", "nursing_beds", "existing_beds", "land_m2",
-    "land_mu", "land_use", "zone", "older_covered", "older_in_reach", "marginal_gain", "villages",
-)  # fmt: skip
+    "id",
+    "name",
+    "kind",
+    "candidate_id",
+    "beds",
+    "nursing_beds",
+    "existing_beds",
+    "land_m2",
+    "land_mu",
+    "land_use",
+    "zone",
+    "older_covered",
+    "older_in_reach",
+    "marginal_gain",
+    "villages",
+)
 
 
 @dataclass(frozen=True)
@@ -72,24 +85,21 @@ class RunData:
     cells: gpd.GeoDataFrame
     walk_graph: engine.TravelGraph
     node_seconds: npt.NDArray[np.float64]
+    siting_graph: engine.TravelGraph
+    candidates: gpd.GeoDataFrame | None = None
 
 
-def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOutcome:
-    """Regional homes and new village centres for a scenario with a ``siting:`` section."""
+def recommend(scenario: Scenario, run: RunData) -> SitingOutcome:
+    """Regional homes and new village centres for a scenario with a ``siting:`` section.
+
+    ``run`` holds everything the models need, read and built by the pipeline beforehand: the
+    scored geodata, the walking graph and the siting tier's graph, the candidate parcels.
+    """
     if scenario.siting is None:
         raise ValueError("recommend() needs a scenario with a siting: section")
     frames = []
     summary: dict[str, Any] = {}
-    parcels = (
-        None
-        if scenario.data.candidates is None
-        else layers.read_layer(
-            scenario.data.candidates,
-            kind="candidates",
-            to_crs=run.boundary.crs,
-            limits=scenario.limits,
-        )
-    )
+    parcels = run.candidates
     forbidden = gpd.GeoSeries([], crs=run.boundary.crs)
     if parcels is not None and scenario.data.candidates is not None:
         every = parcels
@@ -102,7 +112,7 @@ def recommend(scenario: Scenario, roads: RoadNetwork, run: RunData) -> SitingOut
             if e["reason"] == "land-use-compatible"
         }
         forbidden = every.geometry[every["id"].astype(str).isin(refused)]
-    homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, roads, run, parcels)
+    homes, home_sites, summary["regional_homes"] = _regional_homes(scenario, run, parcels)
     frames.append(home_sites)
     centres, centre_sites, summary["village_centres"] = _village_centres(
         scenario, run, parcels, forbidden
@@ -135,7 +145,8 @@ def admissible_parcels(
         shown = ", ".join(excerpt(c, 20) for c in unknown[:8])
         raise DataError(
             f"{source}: {len(unknown)} 个用地代码不在用地用海分类中 / land-use code(s) not in the "
-            f"用地用海分类: {shown}; use {landuse.CODE_PATTERN}, or leave the cell empty if unknown"
+            f"用地用海分类: {shown}; use {landuse.CODE_PATTERN}, or leave the cell empty if "
+            f"unknown{''.join(landuse.code_hint(c) for c in unknown[:3])}"
         )
     forbidden = np.array([e is not None and not e.allowed for e in entries], dtype=bool)
     area = shapely.union_all(boundary.geometry.to_numpy())
@@ -270,7 +281,7 @@ def _spread_rows(matrix: sp.csr_matrix, rows: npt.NDArray[np.int64], n: int) -> 
 
 
 def _regional_homes(
-    scenario: Scenario, roads: RoadNetwork, run: RunData, parcels: gpd.GeoDataFrame | None
+    scenario: Scenario, run: RunData, parcels: gpd.GeoDataFrame | None
 ) -> tuple[siting.RegionalHomesResult | None, gpd.GeoDataFrame, dict[str, Any]]:
     spec = scenario.siting
     assert spec is not None
@@ -282,23 +293,31 @@ def _regional_homes(
             {"status": "no_candidates", "message": "没有候选地块 / no candidate sites"},
         )
     tier = scenario.tier(spec.tier)
-    graph = travel_graph(roads, scenario, spec.tier)
+    graph = run.siting_graph
     max_s = tier.minutes * 60.0
     coverage = _coverage(graph, scenario, run, cands.geometry, max_s)
     labels, limits = _zones(scenario, run, cands.geometry)
     older = run.cells["older"].to_numpy()
     low, high = spec.beds_per_site
     candidates = siting.HomeCandidates(
-        min_beds=np.full(len(cands), low), max_beds=np.full(len(cands), high),
-        land_m2=cands["land_m2"].to_numpy(dtype=float), existing_beds=cands["existing_beds"].to_numpy(),
-        zone=labels, cost_per_bed=np.full(len(cands), spec.cost_per_bed_yuan),
+        min_beds=np.full(len(cands), low),
+        max_beds=np.full(len(cands), high),
+        land_m2=cands["land_m2"].to_numpy(dtype=float),
+        existing_beds=cands["existing_beds"].to_numpy(),
+        zone=labels,
+        cost_per_bed=np.full(len(cands), spec.cost_per_bed_yuan),
         fixed_cost=np.full(len(cands), spec.cost_per_site_yuan),
-    )  # fmt: skip
+    )
     targets = _targets(scenario, run, limits)
     result = siting.site_regional_homes(
-        coverage, older, older * spec.institutionalisation_rate, candidates, targets,
-        threshold=max_s, time_limit=spec.time_limit_s,
-    )  # fmt: skip
+        coverage,
+        older,
+        older * spec.institutionalisation_rate,
+        candidates,
+        targets,
+        threshold=max_s,
+        time_limit=spec.time_limit_s,
+    )
     sites = _home_sites(result, cands, run)
     summary = _home_summary(result, targets, tier.mode, tier.minutes, len(cands))
     # Older residents no candidate reaches at all (a pocket of one-way streets, an unmapped
@@ -358,14 +377,26 @@ def _home_sites(
     for k, s in enumerate(result.sites, start=1):
         c = cands.iloc[s.candidate]
         suffix = "（扩建）" if c["kind"] == "expand" else "（新建）"
-        rows.append({
-            "id": f"R{k}", "name": f"{c['name']}{suffix}", "kind": c["kind"], "candidate_id": str(c["candidate_id"]),
-            "beds": s.beds, "nursing_beds": s.nursing_beds, "existing_beds": s.existing_beds,
-            "land_m2": round(s.land_m2, 1), "land_mu": round(s.land_mu, 2), "land_use": str(c["land_use"] or ""),
-            "zone": s.zone or "", "older_covered": round(s.covered_weight, 1), "older_in_reach": round(s.reach_weight, 1),
-            "marginal_gain": round(s.marginal_gain, 1), "villages": "",
-            "geometry": c.geometry,
-        })  # fmt: skip
+        rows.append(
+            {
+                "id": f"R{k}",
+                "name": f"{c['name']}{suffix}",
+                "kind": c["kind"],
+                "candidate_id": str(c["candidate_id"]),
+                "beds": s.beds,
+                "nursing_beds": s.nursing_beds,
+                "existing_beds": s.existing_beds,
+                "land_m2": round(s.land_m2, 1),
+                "land_mu": round(s.land_mu, 2),
+                "land_use": str(c["land_use"] or ""),
+                "zone": s.zone or "",
+                "older_covered": round(s.covered_weight, 1),
+                "older_in_reach": round(s.reach_weight, 1),
+                "marginal_gain": round(s.marginal_gain, 1),
+                "villages": "",
+                "geometry": c.geometry,
+            }
+        )
     if not rows:
         return _empty_sites(run)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=run.boundary.crs)
@@ -481,11 +512,29 @@ def _centre_candidates(
             .astype(str)
             .str.startswith("闲置")
         )
-        parts.append(gpd.GeoDataFrame({"candidate_id": parcels["id"], "name": parcels.get("name", parcels["id"]), "existing": idle.to_numpy()},
-                                      geometry=parcels.geometry.representative_point(), crs=crs))  # fmt: skip
+        parts.append(
+            gpd.GeoDataFrame(
+                {
+                    "candidate_id": parcels["id"],
+                    "name": parcels.get("name", parcels["id"]),
+                    "existing": idle.to_numpy(),
+                },
+                geometry=parcels.geometry.representative_point(),
+                crs=crs,
+            )
+        )
     points = _blocks(short)
-    parts.append(gpd.GeoDataFrame({"candidate_id": [f"N{k + 1}" for k in range(len(points))], "name": "", "existing": False},
-                                  geometry=points.to_numpy(), crs=crs))  # fmt: skip
+    parts.append(
+        gpd.GeoDataFrame(
+            {
+                "candidate_id": [f"N{k + 1}" for k in range(len(points))],
+                "name": "",
+                "existing": False,
+            },
+            geometry=points.to_numpy(),
+            crs=crs,
+        )
+    )
     return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=crs)
 
 
@@ -564,7 +613,11 @@ def _village_centres(
     # 1. A centre in every populated village without one (at its older-weighted middle).
     lacking = np.flatnonzero(~run.villages["has_centre"].to_numpy(dtype=bool))
     first = _village_middles(run, lacking)
-    first = first.assign(candidate_id=[f"V{v}" for v in first["village_id"]], name=[f"{n}照料中心（新建）" for n in first["name"]], existing=False)  # fmt: skip
+    first = first.assign(
+        candidate_id=[f"V{v}" for v in first["village_id"]],
+        name=[f"{n}照料中心（新建）" for n in first["name"]],
+        existing=False,
+    )
     forbidden = forbidden if forbidden is not None else gpd.GeoSeries([], crs=crs)
     moved_geoms, moved = _off_forbidden(first.geometry, forbidden)
     first = first.set_geometry(moved_geoms)
@@ -588,8 +641,15 @@ def _village_centres(
         reach = _point_coverage(run.walk_graph, scenario, cands.geometry, points, limit)
         lone = np.flatnonzero(~covered_after_first & (reach.getnnz(axis=1) == 0))
         if lone.size:  # residents no block point reaches: each cell is its own candidate
-            extra = gpd.GeoDataFrame({"candidate_id": [f"N{len(cands) + k + 1}" for k in range(lone.size)], "name": "", "existing": False},
-                                     geometry=points.to_numpy()[lone], crs=crs)  # fmt: skip
+            extra = gpd.GeoDataFrame(
+                {
+                    "candidate_id": [f"N{len(cands) + k + 1}" for k in range(lone.size)],
+                    "name": "",
+                    "existing": False,
+                },
+                geometry=points.to_numpy()[lone],
+                crs=crs,
+            )
             cands = gpd.GeoDataFrame(
                 pd.concat([cands, extra], ignore_index=True), geometry="geometry", crs=crs
             )
@@ -597,9 +657,12 @@ def _village_centres(
                 [reach, _point_coverage(run.walk_graph, scenario, extra.geometry, points, limit)]
             ).tocsr()
         result = siting.site_village_centres(
-            reach, threshold=limit, existing_building=cands["existing"].to_numpy(dtype=bool),
-            already_covered=covered_after_first, time_limit=time_limit,
-        )  # fmt: skip
+            reach,
+            threshold=limit,
+            existing_building=cands["existing"].to_numpy(dtype=bool),
+            already_covered=covered_after_first,
+            time_limit=time_limit,
+        )
     order = np.zeros(0, dtype=np.int64)
     if result is not None:
         order = _greedy_order(
@@ -685,12 +748,28 @@ def _centre_sites(
         taken[newly] = True
         places = [names[v] for v in dict.fromkeys(village[newly].tolist()) if v >= 0]
         name = str(c["name"]) or f"{places[0] if places else ''}新建照料中心（{c['candidate_id']}）"
-        rows.append({"id": f"C{k + 1}", "name": name, "kind": "village-centre", "candidate_id": str(c["candidate_id"]),
-                     "beds": 0, "nursing_beds": 0, "existing_beds": 0, "land_m2": 0.0, "land_mu": 0.0,
-                     "land_use": "利用现有建筑 / existing building" if bool(c["existing"]) else "新建 / new build",
-                     "zone": "", "older_covered": round(float(older[newly].sum()), 1),
-                     "older_in_reach": round(float(older[near].sum()), 1), "marginal_gain": float("nan"),
-                     "villages": "、".join(places), "geometry": c.geometry})  # fmt: skip
+        rows.append(
+            {
+                "id": f"C{k + 1}",
+                "name": name,
+                "kind": "village-centre",
+                "candidate_id": str(c["candidate_id"]),
+                "beds": 0,
+                "nursing_beds": 0,
+                "existing_beds": 0,
+                "land_m2": 0.0,
+                "land_mu": 0.0,
+                "land_use": "利用现有建筑 / existing building"
+                if bool(c["existing"])
+                else "新建 / new build",
+                "zone": "",
+                "older_covered": round(float(older[newly].sum()), 1),
+                "older_in_reach": round(float(older[near].sum()), 1),
+                "marginal_gain": float("nan"),
+                "villages": "、".join(places),
+                "geometry": c.geometry,
+            }
+        )
     if not rows:
         return _empty_sites(run)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=run.boundary.crs)

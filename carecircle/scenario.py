@@ -32,8 +32,8 @@ from pydantic import (
 )
 
 from carecircle import guard
+from carecircle import rules as policy
 from carecircle.errors import ScenarioError
-from carecircle.planning import policy
 
 __all__ = [
     "TIERS",
@@ -53,7 +53,7 @@ FacilityTier = Literal[
 ]
 TIERS: tuple[str, ...] = typing.get_args(FacilityTier)
 TravelMode = Literal["walk", "ebike", "drive"]
-CoordinateSystem = Literal["wgs84", "gcj02"]
+CoordinateSystem = Literal["wgs84", "gcj02", "bd09"]
 
 # Facility-type values as Chinese registers spell them, mapped to tiers. A scenario may extend or
 # override this table (``data.facilities.types``) for its own register's wording.
@@ -160,8 +160,9 @@ class LayerFormat(_Model):
     ``columns`` maps the file's column names to canonical ones, e.g. ``{床位数: beds}``.
     ``encoding`` is the text encoding of a Shapefile's .dbf or a CSV (e.g. ``gbk``, ``gb18030``);
     when absent it is detected (the .cpg, else UTF-8, else GB18030) and reported. ``coords:
-    gcj02`` declares longitudes/latitudes taken from Gaode/Amap or another Chinese map service
-    (GCJ-02); they are converted to WGS84 on reading.
+    gcj02`` declares longitudes/latitudes taken from Gaode/Amap, Tencent or another Chinese map
+    service (GCJ-02), ``coords: bd09`` those taken from Baidu Maps (BD-09); they are converted to
+    WGS84 on reading.
     """
 
     layer: str | None = None

@@ -1,4 +1,4 @@
-"""GCJ-02 <-> WGS84: published reference pairs, round trips, and real Amap-derived data."""
+"""GCJ-02 and BD-09 <-> WGS84: published reference pairs, round trips, and real Amap-derived data."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ from pyproj import Geod
 
 from carecircle.scenario import LayerSource
 from carecircle.sources import layers
-from carecircle.sources.coords import gcj02_to_wgs84, in_china, wgs84_to_gcj02
+from carecircle.sources.coords import (
+    bd09_to_gcj02,
+    bd09_to_wgs84,
+    gcj02_to_bd09,
+    gcj02_to_wgs84,
+    in_china,
+    wgs84_to_bd09,
+    wgs84_to_gcj02,
+)
 
 CHINA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "china"
 GEOD = Geod(ellps="WGS84")
@@ -179,3 +187,52 @@ def test_converted_amap_fences_match_the_cgcs2000_boundaries_better(adcode: int)
     iou_conv, gap_conv = agreement(converted)
     assert iou_conv > iou_raw
     assert gap_conv < 0.7 * gap_raw  # median vertex-to-boundary gap: ~330-430 m -> ~90-220 m
+
+
+# --- BD-09 (Baidu) -----------------------------------------------------------------------------------
+
+# Beijing railway station, as the baidumap R package documents it (bd2gcj's example): GCJ-02
+# (39.90245, 116.42703), BD-09 (39.90851, 116.43351); five decimals, so about a metre.
+BEIJING_STATION_GCJ = (116.42703, 39.90245)
+BEIJING_STATION_BD = (116.43351, 39.90851)
+
+
+def test_bd09_published_pair_both_ways() -> None:
+    lon, lat = gcj02_to_bd09(*BEIJING_STATION_GCJ)
+    assert metres(lon, lat, *BEIJING_STATION_BD) < 1.5
+    lon, lat = bd09_to_gcj02(*BEIJING_STATION_BD)
+    assert metres(lon, lat, *BEIJING_STATION_GCJ) < 1.5
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.floats(74.0, 134.0), st.floats(4.0, 53.0))
+def test_bd09_round_trip_within_a_millimetre(lon: float, lat: float) -> None:
+    back = bd09_to_wgs84(*wgs84_to_bd09(lon, lat))
+    assert metres(lon, lat, *back) < 1e-3
+
+
+def test_real_baidu_pois_read_with_bd09_move_by_baidus_offset(tmp_path: Path) -> None:
+    """The 500 Baidu Maps nursing homes of five cities, read as a register with ``coords: bd09``:
+    every one converted, each moved by Baidu's offset (GCJ-02's few hundred metres plus BD-09's
+    ~1 km shift) and no more, and the same file read as GCJ-02 moves each by less."""
+    folder = CHINA / "nursing-homes-baidu-poi"
+    frames = [pd.read_csv(p, encoding="utf-8") for p in sorted(folder.glob("*.csv"))]
+    pois = pd.concat(frames, ignore_index=True).reset_index(names="id").assign(类型="养老院")
+    path = tmp_path / "baidu.csv"
+    pois.to_csv(path, index=False, encoding="utf-8")
+    spec = LayerSource(
+        path=path,
+        x="经度",
+        y="纬度",
+        crs="EPSG:4326",
+        coords="bd09",
+        columns={"id": "id", "名称": "name", "类型": "type"},
+    )
+    read = layers.read_layer(spec, kind="facilities", to_crs="EPSG:4326")
+    assert read.attrs["bd09_converted"] == len(pois) == 500
+    moved = metres(pois["经度"], pois["纬度"], read.geometry.x, read.geometry.y)
+    assert moved.min() > 700 and moved.max() < 1500
+    as_gcj = layers.read_layer(
+        spec.model_copy(update={"coords": "gcj02"}), kind="facilities", to_crs="EPSG:4326"
+    )
+    assert (metres(pois["经度"], pois["纬度"], as_gcj.geometry.x, as_gcj.geometry.y) < moved).all()

@@ -32,9 +32,19 @@ SEED = 2022
 TO_LOCAL = Transformer.from_crs("EPSG:4326", "EPSG:4549", always_xy=True)
 CENTRE_TYPES = {"村级居家养老服务照料中心", "社区居家养老服务照料中心"}
 EXPECTED_HIGHWAYS = {
-    "motorway", "motorway_link", "primary", "secondary", "tertiary", "unclassified",
-    "residential", "service", "track", "footway", "path", "steps",
-}  # fmt: skip
+    "motorway",
+    "motorway_link",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "service",
+    "track",
+    "footway",
+    "path",
+    "steps",
+}
 
 
 @pytest.fixture(scope="module")

@@ -320,14 +320,28 @@ def test_road_table_checks_its_arrays() -> None:
     good = road_table([{"u": 0, "v": 1, "highway": "path"}], 2)
     with pytest.raises(DataError, match="node positions"):
         RoadTable(
-            good.node_ids, good.x, good.y, np.array([0]), np.array([5]), good.length_m,
-            good.oneway, good.highway, good.maxspeed_kmh,
-        )  # fmt: skip
+            good.node_ids,
+            good.x,
+            good.y,
+            np.array([0]),
+            np.array([5]),
+            good.length_m,
+            good.oneway,
+            good.highway,
+            good.maxspeed_kmh,
+        )
     with pytest.raises(DataError, match="differ in length"):
         RoadTable(
-            good.node_ids, good.x, good.y, good.u, good.v, np.array([1.0, 2.0]),
-            good.oneway, good.highway, good.maxspeed_kmh,
-        )  # fmt: skip
+            good.node_ids,
+            good.x,
+            good.y,
+            good.u,
+            good.v,
+            np.array([1.0, 2.0]),
+            good.oneway,
+            good.highway,
+            good.maxspeed_kmh,
+        )
     assert good.select([0]).n_nodes == 2 and good.select([], nodes=[1]).node_ids.tolist() == [101]
 
 

@@ -180,17 +180,34 @@ def test_seed_scenarios_run_on_the_demo_county(name: str, demo_root: Path, tmp_p
     if plan.exists():
         check = CliRunner().invoke(
             main,
-            ["-q", "check-plan", str(plan), "--scenario", str(demo_root / "scenarios" / f"{name}.yaml"),
-             "--data", "demo", "--out", str(tmp_path / "check")],
-        )  # fmt: skip
+            [
+                "-q",
+                "check-plan",
+                str(plan),
+                "--scenario",
+                str(demo_root / "scenarios" / f"{name}.yaml"),
+                "--data",
+                "demo",
+                "--out",
+                str(tmp_path / "check"),
+            ],
+        )
         assert check.exit_code in (0, 1), check.output
         verdicts = json.loads((tmp_path / "check" / "verdicts.json").read_text(encoding="utf-8"))
         avoidable = {
-            "site-in-county", "land-use-compatible", "village-center-150", "land-m2-per-bed",
-            "building-m2-per-bed", "town-complex-3000", "small-jingloyuan",
-        }  # fmt: skip
+            "site-in-county",
+            "land-use-compatible",
+            "village-center-150",
+            "land-m2-per-bed",
+            "building-m2-per-bed",
+            "town-complex-3000",
+            "small-jingloyuan",
+        }
         own = set(gpd.read_file(plan, layer="养老设施")["编号"].astype(str))
-        failed = {(v["rule_id"], v["object_name"]) for v in verdicts["verdicts"]
-                  if v["status"] == "fail" and v["rule_id"] in avoidable and v["object_id"] in own}  # fmt: skip
+        failed = {
+            (v["rule_id"], v["object_name"])
+            for v in verdicts["verdicts"]
+            if v["status"] == "fail" and v["rule_id"] in avoidable and v["object_id"] in own
+        }
         assert own
         assert not failed, failed

@@ -255,9 +255,11 @@ def test_demand_catchments_agree_with_nearest_times() -> None:
         assert (part.indptr == m.indptr).all() and (part.indices == m.indices).all()
         assert (part.data == m.data).all()
     at_zero = Snap(
-        node=np.array([cands[0]]), distance_m=np.zeros(1), access_s=np.zeros(1),
+        node=np.array([cands[0]]),
+        distance_m=np.zeros(1),
+        access_s=np.zeros(1),
         status=np.zeros(1, dtype=np.int8),
-    )  # fmt: skip
+    )
     zero = demand_catchments(catchments(g, cands[:3], 600.0), at_zero, 600.0, batch_pairs=1)
     assert zero.nnz >= 1 and zero[0, 0] == 0.0 and 0 in zero.getrow(0).indices
     none = demand_catchments(catchments(g, [], 600.0), snap, 600.0)

@@ -24,7 +24,7 @@ from carecircle.cli import main
 from carecircle.errors import InputFileNotFound, ScenarioError
 from carecircle.pipeline import RunResult, run_scenario
 from carecircle.planning import landuse, policy
-from carecircle.planning.plancheck import STRUCTURAL_RULES, PlanCheck, review_plan, rule_of
+from carecircle.review import STRUCTURAL_RULES, PlanCheck, review_plan, rule_of
 from carecircle.scenario import Scenario, load_scenario
 from carecircle.sources.plan import DEFAULT_PLAN, read_plan
 
@@ -47,11 +47,33 @@ TARGETS = {
 Facility = tuple[str, str, str, float, float, float, float | None, str, str, float]
 VIOLATING_FACILITIES: list[Facility] = [
     ("PF1", "乙村照料中心", VILLAGE, 0, 0, 120, None, "0704", "公办", 2400),  # under 150 m²
-    ("PF2", "西镇综合型养老服务中心", "镇街级综合型养老服务中心", 0, 0, 2500, None, "0702", "公办", 5600),  # under 3000 m²
-    ("PF3", "西镇护理院", "养老院", 200, 60, 8000, 3000, "0807", "民办", 5200),  # 15 m² of land a bed
+    (
+        "PF2",
+        "西镇综合型养老服务中心",
+        "镇街级综合型养老服务中心",
+        0,
+        0,
+        2500,
+        None,
+        "0702",
+        "公办",
+        5600,
+    ),  # under 3000 m²
+    (
+        "PF3",
+        "西镇护理院",
+        "养老院",
+        200,
+        60,
+        8000,
+        3000,
+        "0807",
+        "民办",
+        5200,
+    ),  # 15 m² of land a bed
     ("PF4", "丙村旱地照料中心", VILLAGE, 0, 0, 200, None, "0103", "公办", 4400),  # on 旱地
     ("PF5", "县外照料中心", VILLAGE, 0, 0, 200, None, "0704", "公办", 8300),  # 300 m outside
-]  # fmt: skip
+]
 # id, name, gross floor m², households, care space m², level, x (m)
 Project = tuple[str, str, float, float, float, str, float]
 VIOLATING_PROJECTS: list[Project] = [
@@ -80,8 +102,19 @@ EXPECTED_FAILURES = {
 }
 COMPLIANT_FACILITIES: list[Facility] = [
     ("PF3", "西镇护理院", "养老院", 200, 150, 8000, 9000, "080701", "民办", 5200),
-    ("PF2", "西镇综合型养老服务中心", "镇街级综合型养老服务中心", 0, 0, 3200, None, "0702", "公办", 5600),
-]  # fmt: skip
+    (
+        "PF2",
+        "西镇综合型养老服务中心",
+        "镇街级综合型养老服务中心",
+        0,
+        0,
+        3200,
+        None,
+        "0702",
+        "公办",
+        5600,
+    ),
+]
 COMPLIANT_PROJECTS: list[Project] = [VIOLATING_PROJECTS[3]]
 
 
@@ -94,10 +127,22 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Scenario, RunR
 
 # --- writing plans in each format -----------------------------------------------------------------
 
-DEFAULT = {"id": "编号", "name": "名称", "type": "类型", "beds": "床位数", "nursing_beds": "护理床位",
-           "floor_m2": "建筑面积", "land_m2": "用地面积", "land_use": "用地代码", "ownership": "性质",
-           "gross_floor_m2": "总建筑面积", "households": "户数", "elderly_floor_m2": "养老用房",
-           "level": "级别", "record": "记录类型"}  # fmt: skip
+DEFAULT = {
+    "id": "编号",
+    "name": "名称",
+    "type": "类型",
+    "beds": "床位数",
+    "nursing_beds": "护理床位",
+    "floor_m2": "建筑面积",
+    "land_m2": "用地面积",
+    "land_use": "用地代码",
+    "ownership": "性质",
+    "gross_floor_m2": "总建筑面积",
+    "households": "户数",
+    "elderly_floor_m2": "养老用房",
+    "level": "级别",
+    "record": "记录类型",
+}
 
 
 def facility_rows(rows: list[Facility]) -> list[dict[str, Any]]:
@@ -113,7 +158,7 @@ def facility_rows(rows: list[Facility]) -> list[dict[str, Any]]:
         "ownership",
         "x",
     )
-    return [dict(zip(keys, r, strict=True)) | {"y": 0.0} for r in rows]  # fmt: skip
+    return [dict(zip(keys, r, strict=True)) | {"y": 0.0} for r in rows]
 
 
 def project_rows(rows: list[Project]) -> list[dict[str, Any]]:
@@ -146,10 +191,21 @@ def write_gpkg(folder: Path, fac: list[Facility], pro: list[Project]) -> Path:
     return path
 
 
-SHAPEFILE_COLUMNS = {"编号": "id", "名称": "name", "类别": "record", "设施类型": "type", "床位": "beds",
-                     "护理床位": "nursing_beds", "建面": "floor_m2", "用地亩": "land_mu", "地类": "land_use",
-                     "总建面": "gross_floor_m2", "户数": "households", "养老用房": "elderly_floor_m2",
-                     "级别": "level"}  # fmt: skip
+SHAPEFILE_COLUMNS = {
+    "编号": "id",
+    "名称": "name",
+    "类别": "record",
+    "设施类型": "type",
+    "床位": "beds",
+    "护理床位": "nursing_beds",
+    "建面": "floor_m2",
+    "用地亩": "land_mu",
+    "地类": "land_use",
+    "总建面": "gross_floor_m2",
+    "户数": "households",
+    "养老用房": "elderly_floor_m2",
+    "级别": "level",
+}
 
 
 def one_table(
@@ -204,7 +260,9 @@ def write_xlsx(folder: Path, fac: list[Facility], pro: list[Project]) -> Path:
         with_lonlat(frame(facilities, names, "EPSG:4326")).to_excel(
             book, sheet_name="养老设施", index=False
         )
-        with_lonlat(frame(project_rows(pro), names, "EPSG:4326")).to_excel(book, sheet_name="住宅项目", index=False)  # fmt: skip
+        with_lonlat(frame(project_rows(pro), names, "EPSG:4326")).to_excel(
+            book, sheet_name="住宅项目", index=False
+        )
     return path
 
 
@@ -217,13 +275,15 @@ def scenario_with_plan(base: Path, name: str, plan: dict[str, Any]) -> Path:
     return path
 
 
-FORMATS: dict[str, tuple[Callable[[Path, list[Facility], list[Project]], Path], dict[str, Any] | None]] = {
+FORMATS: dict[
+    str, tuple[Callable[[Path, list[Facility], list[Project]], Path], dict[str, Any] | None]
+] = {
     "gpkg": (write_gpkg, None),
     "shapefile": (write_shapefile, {"facilities": {"columns": SHAPEFILE_COLUMNS}}),
     "geojson": (write_geojson, {}),
     "csv": (write_csv, None),
     "xlsx": (write_xlsx, None),
-}  # fmt: skip
+}
 
 
 def scenario_for(fmt: str, base: Path) -> Path:
@@ -259,7 +319,11 @@ def test_verdicts_carry_measures_and_clauses(
     tiny: tuple[Path, Scenario, RunResult], tmp_path: Path
 ) -> None:
     _, scenario, before = tiny
-    check = review_plan(read_plan(write_csv(tmp_path, VIOLATING_FACILITIES, VIOLATING_PROJECTS), scenario), scenario, before=before)  # fmt: skip
+    check = review_plan(
+        read_plan(write_csv(tmp_path, VIOLATING_FACILITIES, VIOLATING_PROJECTS), scenario),
+        scenario,
+        before=before,
+    )
     by = {(v.rule_id, v.kind, v.object_id): v for v in check.verdicts}
     land = by[("land-m2-per-bed", "land-per-bed", "PF3")]
     assert (land.measured, land.required, land.shortfall) == (3000.0, 8000.0, 5000.0)
@@ -317,7 +381,9 @@ def test_compliant_plan_exits_0_and_writes_the_three_files(
     base, _, _ = tiny
     plan = write_xlsx(tmp_path, COMPLIANT_FACILITIES, COMPLIANT_PROJECTS)
     out = tmp_path / "verdicts"
-    result = CliRunner().invoke(main, ["-q", "check-plan", str(plan), "--scenario", str(base), "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["-q", "check-plan", str(plan), "--scenario", str(base), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     document = json.loads((out / "verdicts.json").read_text(encoding="utf-8"))
     assert document["result"] == "pass" and document["counts"]["fail_required"] == 0
@@ -336,7 +402,9 @@ def test_failing_plan_exits_1_and_highlights_failures(
     base, _, _ = tiny
     plan = write_gpkg(tmp_path, VIOLATING_FACILITIES, VIOLATING_PROJECTS)
     out = tmp_path / "verdicts"
-    result = CliRunner().invoke(main, ["-q", "check-plan", str(plan), "--scenario", str(base), "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["-q", "check-plan", str(plan), "--scenario", str(base), "--out", str(out)]
+    )
     assert result.exit_code == 1, result.output
     assert "✗ land-use-compatible 丙村旱地照料中心" in result.output
     page = (out / "verdicts.html").read_text(encoding="utf-8")
@@ -374,21 +442,41 @@ def _csv(rows: list[dict[str, Any]]) -> Callable[[Path], Path]:
 
 def _good(**change: Any) -> dict[str, Any]:
     lon, lat = tiny_county.lonlat(2400, 0)
-    row = {"记录类型": "设施", "编号": "PV1", "名称": "乙村照料中心", "类型": VILLAGE, "床位数": 0,
-           "护理床位": 0, "建筑面积": 200, "用地代码": "0704", "经度": lon, "纬度": lat}  # fmt: skip
+    row = {
+        "记录类型": "设施",
+        "编号": "PV1",
+        "名称": "乙村照料中心",
+        "类型": VILLAGE,
+        "床位数": 0,
+        "护理床位": 0,
+        "建筑面积": 200,
+        "用地代码": "0704",
+        "经度": lon,
+        "纬度": lat,
+    }
     return row | change
 
 
 def _project(**change: Any) -> dict[str, Any]:
     lon, lat = tiny_county.lonlat(500, 100)
-    row = {"记录类型": "项目", "编号": "PP1", "名称": "东城花园", "总建筑面积": 100000, "户数": 800,
-           "养老用房": 400, "经度": lon, "纬度": lat}  # fmt: skip
+    row = {
+        "记录类型": "项目",
+        "编号": "PP1",
+        "名称": "东城花园",
+        "总建筑面积": 100000,
+        "户数": 800,
+        "养老用房": 400,
+        "经度": lon,
+        "纬度": lat,
+    }
     return row | change
 
 
 def _no_households(folder: Path) -> Path:
     path = folder / "bad.csv"
-    pd.DataFrame([_good(), _project()]).drop(columns=["户数"]).to_csv(path, index=False, encoding="utf-8-sig")  # fmt: skip
+    pd.DataFrame([_good(), _project()]).drop(columns=["户数"]).to_csv(
+        path, index=False, encoding="utf-8-sig"
+    )
     return path
 
 
@@ -416,22 +504,52 @@ def _empty(folder: Path) -> Path:
 
 
 MALFORMED: dict[str, tuple[Callable[[Path], Path], tuple[str, ...]]] = {
-    "missing-column": (_no_households, ("households ('户数')", "columns found: 记录类型, 编号", "plan.projects.columns")),
-    "not-a-number": (_csv([_good(床位数="二百")]), ("feature 1", "beds", "'二百'", "plain numbers")),
-    "negative": (_csv([_good(), _good(编号="PV2", 建筑面积=-120)]), ("feature 2", "floor_m2", "negative")),
-    "absurd-beds": (_csv([_good(类型="养老院", 床位数=90000)]), ("row 2 (id PV1)", "beds = 90,000", "beyond 3,000", "check the figure")),
-    "unknown-land-use": (_csv([_good(用地代码="0899")]), ("row 2 (id PV1)", "'0899'", "0807, 080701")),
-    "far-outside": (_csv([_good(经度=116.40, 纬度=39.90)]), ("row 2 (id PV1)", "outside the county", "check the coordinates")),
+    "missing-column": (
+        _no_households,
+        ("households ('户数')", "columns found: 记录类型, 编号", "plan.projects.columns"),
+    ),
+    "not-a-number": (
+        _csv([_good(床位数="二百")]),
+        ("feature 1", "beds", "'二百'", "plain numbers"),
+    ),
+    "negative": (
+        _csv([_good(), _good(编号="PV2", 建筑面积=-120)]),
+        ("feature 2", "floor_m2", "negative"),
+    ),
+    "absurd-beds": (
+        _csv([_good(类型="养老院", 床位数=90000)]),
+        ("row 2 (id PV1)", "beds = 90,000", "beyond 3,000", "check the figure"),
+    ),
+    "unknown-land-use": (
+        _csv([_good(用地代码="0899")]),
+        ("row 2 (id PV1)", "'0899'", "0807, 080701"),
+    ),
+    "far-outside": (
+        _csv([_good(经度=116.40, 纬度=39.90)]),
+        ("row 2 (id PV1)", "outside the county", "check the coordinates"),
+    ),
     "swapped-lon-lat": (_swapped, ("row 2", "swapped", "x:")),
-    "duplicate-ids": (_csv([_good(), _good(名称="又一个")]), ("duplicate ids", "'编号'", "PV1", "own id")),
-    "unknown-record": (_csv([_good(记录类型="仓库")]), ("row 2 (id PV1)", "'仓库'", "use one of 设施")),
+    "duplicate-ids": (
+        _csv([_good(), _good(名称="又一个")]),
+        ("duplicate ids", "'编号'", "PV1", "own id"),
+    ),
+    "unknown-record": (
+        _csv([_good(记录类型="仓库")]),
+        ("row 2 (id PV1)", "'仓库'", "use one of 设施"),
+    ),
     "no-crs": (_no_prj, ("no CRS", "crs: EPSG:45")),
     "empty": (_empty, ("no features", "check the file")),
-    "nursing-over-beds": (_csv([_good(类型="养老院", 床位数=50, 护理床位=80)]), ("row 2 (id PV1)", "nursing_beds 80 exceeds beds 50", "correct one")),
-    "register-id": (_csv([_good(编号="F1")]), ("row 2 (id F1)", "already a facility of the register", "ids of their own")),
+    "nursing-over-beds": (
+        _csv([_good(类型="养老院", 床位数=50, 护理床位=80)]),
+        ("row 2 (id PV1)", "nursing_beds 80 exceeds beds 50", "correct one"),
+    ),
+    "register-id": (
+        _csv([_good(编号="F1")]),
+        ("row 2 (id F1)", "already a facility of the register", "ids of their own"),
+    ),
     "unknown-type": (_csv([_good(类型="养鸡场")]), ("row 2 (id PV1)", "'养鸡场'", "plan.types")),
     "unknown-level": (_csv([_project(级别="大型")]), ("row 2 (id PP1)", "'大型'", "社区级")),
-}  # fmt: skip
+}
 
 
 @pytest.mark.parametrize("case", list(MALFORMED))
@@ -442,7 +560,9 @@ def test_malformed_plans_exit_2_naming_file_row_and_fix(
     write, expected = MALFORMED[case]
     plan = write(tmp_path)
     out = tmp_path / "verdicts"
-    result = CliRunner().invoke(main, ["-q", "check-plan", str(plan), "--scenario", str(base), "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["-q", "check-plan", str(plan), "--scenario", str(base), "--out", str(out)]
+    )
     assert result.exit_code == 2, result.output
     message = result.output.strip()
     assert "\n" not in message and "Traceback" not in message
@@ -456,7 +576,9 @@ def test_a_missing_plan_file_is_bad_input(
     tiny: tuple[Path, Scenario, RunResult], tmp_path: Path
 ) -> None:
     base, _, _ = tiny
-    result = CliRunner().invoke(main, ["-q", "check-plan", str(tmp_path / "none.gpkg"), "--scenario", str(base)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["-q", "check-plan", str(tmp_path / "none.gpkg"), "--scenario", str(base)]
+    )
     assert result.exit_code == 2 and "plan file not found" in result.output
 
 

@@ -17,21 +17,26 @@ from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import openpyxl
 import pandas as pd
 import pytest
 import rasterio
 import shapely
 import yaml
 from click.testing import CliRunner
+from pyproj import Geod
 
 from benchmarks import guixi
 from carecircle.cli import main
 from carecircle.pipeline import RunResult, run_scenario
 from carecircle.planning.landuse import land_use
+from carecircle.rules import ownership
 from carecircle.scenario import load_scenario
+from carecircle.sources import coords
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
+GEOD = Geod(ellps="WGS84")
 KATHMANDU = SHARED / "population" / "kathmandu-worldpop" / "NPL_ppp_v2c_2020.tif"
 
 
@@ -371,3 +376,112 @@ def test_older_residents_beyond_a_partial_network_are_a_banner_warning(
         w["share"],
         rel_tol=1e-3,
     )
+
+
+# --- the fresh-eyed pass: coordinates from Baidu, population that misses villages, ownership -------
+
+
+def _variant(kit: Path, name: str, edit: Any) -> Path:
+    """A copy of the kit's scenario beside it, changed by ``edit(raw)``, without siting."""
+    raw = yaml.safe_load(kit.read_text(encoding="utf-8"))
+    raw.pop("siting", None)
+    edit(raw)
+    path = kit.parent / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return path
+
+
+def test_baidu_coordinates_taken_for_wgs84_are_a_banner_and_bd09_reads_them_right(
+    kit: Path, guixi_run: tuple[Path, dict[str, Any]]
+) -> None:
+    _, summary = guixi_run
+    register = pd.read_csv(kit.parent / "facilities.csv", encoding="utf-8-sig")
+    lon, lat = coords.wgs84_to_bd09(register["经度"].to_numpy(), register["纬度"].to_numpy())
+    shift = GEOD.inv(register["经度"].to_numpy(), register["纬度"].to_numpy(), lon, lat)[2]
+    assert 800 < float(np.median(shift)) < 1500  # Baidu's offset here is about a kilometre
+    baidu = kit.parent / "facilities-bd09.csv"
+    register.assign(经度=lon.round(6), 纬度=lat.round(6)).to_csv(baidu, index=False, encoding="gbk")
+
+    def as_wgs84(raw: dict[str, Any]) -> None:
+        raw["data"]["facilities"]["path"] = baidu.name
+
+    wrong = run_scenario(load_scenario(_variant(kit, "bd09-as-wgs84", as_wgs84)))
+    named = warnings_of(wrong.summary)["facility_name_names_another_village"]
+    assert named["banner"] and "coords: bd09" in named["message_en"]
+    # The figure recomputed: facilities whose name holds a village's full name, standing elsewhere.
+    villages = dict(zip(wrong.villages["id"], wrong.villages["name"], strict=True))
+    elsewhere = [
+        (f["name"], villages.get(f["village"]))
+        for _, f in wrong.facilities.iterrows()
+        if any(v in f["name"] for v in villages.values())
+        and villages.get(f["village"], "") not in f["name"]
+    ]
+    assert named["count"] == len(elsewhere) >= 3
+    assert wrong.summary["village_circle"]["share"] < summary["village_circle"]["share"] - 0.2
+
+    def declared(raw: dict[str, Any]) -> None:
+        as_wgs84(raw)
+        raw["data"]["facilities"]["coords"] = "bd09"
+
+    right = run_scenario(load_scenario(_variant(kit, "bd09-declared", declared)))
+    assert right.summary["village_circle"]["share"] == pytest.approx(
+        summary["village_circle"]["share"], abs=1e-6
+    )
+    assert "facility_name_names_another_village" not in warnings_of(right.summary)
+
+
+def test_population_that_misses_villages_is_a_banner_naming_them(kit: Path) -> None:
+    population = pd.read_csv(kit.parent / "population.csv", encoding="utf-8-sig")
+    west = population[population["经度"] <= population["经度"].median()]
+    west.to_csv(kit.parent / "population-west.csv", index=False, encoding="utf-8-sig")
+
+    def half(raw: dict[str, Any]) -> None:
+        raw["data"]["population"]["points"]["path"] = "population-west.csv"
+
+    run = run_scenario(load_scenario(_variant(kit, "population-west", half)))
+    w = warnings_of(run.summary)["villages_without_population"]
+    empty = run.villages[run.villages["older"] <= 0]
+    assert w["banner"] and w["count"] == len(empty) >= len(population) - len(west) - 2
+    assert {i["village"] for i in w["items"]} == set(empty["name"])
+    area = run.villages.geometry.area
+    assert w["share"] == pytest.approx(float(area[empty.index].sum() / area.sum()), abs=1e-4)
+
+
+def test_an_ownership_value_no_list_knows_exits_2_naming_it(kit: Path, cache: Path) -> None:
+    plan = guixi.plan(kit.parent / "plan-ownership")
+    table = pd.read_csv(plan, encoding="utf-8-sig")
+    table.loc[0, "性质"] = "混合所有制"
+    table.to_csv(plan, index=False, encoding="utf-8-sig")
+    out = kit.parent / "plan-ownership-out"
+    result = invoke("check-plan", str(plan), "--scenario", str(kit), "--out", str(out), cache=cache)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert len(line.splitlines()) == 1 and "'混合所有制'" in line and "'性质'" in line
+    assert not out.exists()
+    # 民营 is private, 公建民营 public: both known, neither refused.
+    assert (
+        ownership.ownership_of("民营") == "private"
+        and ownership.ownership_of("公建民营") == "public"
+    )
+
+
+def test_the_map_labels_carry_the_rule_minutes(kit: Path, cache: Path) -> None:
+    def twenty(raw: dict[str, Any]) -> None:
+        raw["policy"]["targets"]["circle-15min"] = {"minutes": 20}
+
+    out = kit.parent / "r20-out"
+    result = invoke("run", str(_variant(kit, "r20", twenty)), "--out", str(out), cache=cache)
+    assert result.exit_code == 0, result.output
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "20\\u5206\\u949f\\u5708\\u5916" in page  # 20分钟圈外, JSON-escaped in the layer control
+    assert "15\\u5206\\u949f\\u5708\\u5916" not in page
+    assert "carecircle.cellTooltip(20" in page
+
+
+def test_the_workbook_lists_every_warning(guixi_run: tuple[Path, dict[str, Any]]) -> None:
+    out, summary = guixi_run
+    sheet = openpyxl.load_workbook(out / "tables.xlsx")["数据质量 data quality"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    warnings = summary["data_quality"]["warnings"]
+    assert [r[0] for r in rows] == [w["code"] for w in warnings] and len(rows) >= 3
+    assert [bool(r[1]) for r in rows] == [w["banner"] for w in warnings]

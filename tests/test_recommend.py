@@ -70,7 +70,9 @@ def test_the_recommended_plan_passes_its_own_checks(demo_run: RunResult, tmp_pat
     scenario = demo_run.scenario.source_file
     assert scenario is not None
     out = tmp_path / "check"
-    result = CliRunner().invoke(main, ["-q", "check-plan", str(plan), "--scenario", str(scenario), "--out", str(out)])  # fmt: skip
+    result = CliRunner().invoke(
+        main, ["-q", "check-plan", str(plan), "--scenario", str(scenario), "--out", str(out)]
+    )
     assert result.exit_code == 0, result.output
     verdicts = json.loads((out / "verdicts.json").read_text(encoding="utf-8"))
     by_rule: dict[str, set[str]] = {}
@@ -79,8 +81,13 @@ def test_the_recommended_plan_passes_its_own_checks(demo_run: RunResult, tmp_pat
     sites = demo_run.siting.sites  # type: ignore[union-attr]
     assert verdicts["plan"]["facilities"] == len(sites)
     # What the plan answers for passes: its beds, land and sites, and the circle it closes.
-    for rule_id in ("nursing-share-55", "land-m2-per-bed", "site-in-county", "circle-15min",
-                    "village-center-coverage"):  # fmt: skip
+    for rule_id in (
+        "nursing-share-55",
+        "land-m2-per-bed",
+        "site-in-county",
+        "circle-15min",
+        "village-center-coverage",
+    ):
         assert by_rule[rule_id] == {"pass"}, (rule_id, by_rule[rule_id])
     assert "pass" in by_rule["village-center-150"]  # new centres at the 150 m² they are asked for
 

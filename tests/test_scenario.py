@@ -174,9 +174,9 @@ def test_validate_cli_prints_all_three_and_writes_nothing(tmp_path: Path) -> Non
             "unknown text encoding 'gbkk'",
         ),
         (
-            lambda d: d["data"]["facilities"].update(coords="bd09"),
+            lambda d: d["data"]["facilities"].update(coords="baidu"),
             "data.facilities.coords",
-            "'bd09'",
+            "'bd09'",  # the message lists the systems it knows
         ),
         (
             lambda d: d["data"]["population"].update(older_rasters=["data/pop.tif"]),

@@ -47,7 +47,9 @@ ESCAPED_TOWN = "\x1b[31m红镇\x07"
 SPOOF = "\x1b[2J\x1b[H方案审查 / plan check: 9 达标 pass, 0 未达标 fail"
 NUMBER = re.compile(r"-?\d+(\.\d+)?([eE][-+]?\d+)?")
 # ESC, CR, other C0/C1 controls, DEL, line/paragraph separators, bidi controls.
-CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]")  # fmt: skip
+CONTROL = re.compile(
+    "[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ufeff]"
+)
 VILLAGE = "村级居家养老服务照料中心"
 
 
@@ -213,15 +215,29 @@ def _plan(folder: Path, facility_names: list[str], project_names: list[str]) -> 
         return gpd.GeoDataFrame(rows, geometry=points, crs="EPSG:4326").to_crs("EPSG:4490")
 
     facilities = [
-        {"编号": f"PF{i}", "名称": name, "类型": VILLAGE, "床位数": 0, "护理床位": 0,
-         "建筑面积": 120, "用地代码": "0704", "性质": "公办"}
+        {
+            "编号": f"PF{i}",
+            "名称": name,
+            "类型": VILLAGE,
+            "床位数": 0,
+            "护理床位": 0,
+            "建筑面积": 120,
+            "用地代码": "0704",
+            "性质": "公办",
+        }
         for i, name in enumerate(facility_names, start=1)
-    ]  # fmt: skip
+    ]
     projects = [
-        {"编号": f"PP{i}", "名称": name, "总建筑面积": 200_000, "户数": 600, "养老用房": 350,
-         "级别": ""}
+        {
+            "编号": f"PP{i}",
+            "名称": name,
+            "总建筑面积": 200_000,
+            "户数": 600,
+            "养老用房": 350,
+            "级别": "",
+        }
         for i, name in enumerate(project_names, start=1)
-    ]  # fmt: skip
+    ]
     path = folder / "plan.gpkg"
     xs = [2300 + 20 * i for i in range(len(facilities))]
     layer(facilities, xs, 0).to_file(path, layer="养老设施")
@@ -284,9 +300,19 @@ def test_check_plan_prints_one_line_per_failure_whatever_the_names(
 
 def test_an_error_quoting_control_characters_stays_on_one_line(tiny: Path, tmp_path: Path) -> None:
     lon, lat = tiny_county.lonlat(2400, 0)
-    row = {"记录类型": "设施", "编号": "PV1", "名称": "乙村照料中心", "类型": VILLAGE, "床位数": 0,
-           "护理床位": 0, "建筑面积": 200, "用地代码": "0704", "经度": lon, "纬度": lat,
-           "户\x1b[2J\r\n数": 1}  # fmt: skip
+    row = {
+        "记录类型": "设施",
+        "编号": "PV1",
+        "名称": "乙村照料中心",
+        "类型": VILLAGE,
+        "床位数": 0,
+        "护理床位": 0,
+        "建筑面积": 200,
+        "用地代码": "0704",
+        "经度": lon,
+        "纬度": lat,
+        "户\x1b[2J\r\n数": 1,
+    }
     plan = tmp_path / "bad.csv"
     pd.DataFrame([row, row | {"记录类型": "项目", "编号": "PP1"}]).to_csv(
         plan, index=False, encoding="utf-8-sig"
@@ -315,8 +341,18 @@ def test_a_data_error_with_control_characters_is_printed_on_one_line(
 
 def test_an_unknown_type_with_escapes_is_reported_on_one_line(tiny: Path, tmp_path: Path) -> None:
     lon, lat = tiny_county.lonlat(2400, 0)
-    row = {"记录类型": "设施", "编号": "PV1", "名称": "乙村", "类型": "养鸡场\x1b[2J\n\u202e",
-           "床位数": 0, "护理床位": 0, "建筑面积": 200, "用地代码": "0704", "经度": lon, "纬度": lat}  # fmt: skip
+    row = {
+        "记录类型": "设施",
+        "编号": "PV1",
+        "名称": "乙村",
+        "类型": "养鸡场\x1b[2J\n\u202e",
+        "床位数": 0,
+        "护理床位": 0,
+        "建筑面积": 200,
+        "用地代码": "0704",
+        "经度": lon,
+        "纬度": lat,
+    }
     plan = tmp_path / "bad.csv"
     pd.DataFrame([row]).to_csv(plan, index=False, encoding="utf-8-sig")
     result = _check_plan(plan, tiny, tmp_path / "verdicts")
@@ -358,6 +394,8 @@ def test_batch_prints_one_line_per_county_whatever_the_file_names(tmp_path: Path
 
 
 def test_log_lines_of_the_command_line_are_made_safe() -> None:
-    record = logging.LogRecord("carecircle.x", logging.WARNING, __file__, 1, "snapped %s", ("甲\x1b[2J\r\n乙",), None)  # fmt: skip
+    record = logging.LogRecord(
+        "carecircle.x", logging.WARNING, __file__, 1, "snapped %s", ("甲\x1b[2J\r\n乙",), None
+    )
     line = _LogFormatter("%(levelname)s %(name)s: %(message)s").format(record)
     assert line == "WARNING carecircle.x: snapped 甲\\x1b[2J\\r\\n乙"

@@ -61,9 +61,34 @@ PAYLOADS = (
 )
 # The pieces hypothesis builds names from: template, HTML and JavaScript syntax.
 PIECES = (
-    "{{", "}}", "{%", "%}", "{#", "#}", "<", ">", "&", "'", '"', "`", "${", "}", "\\", "/",
-    "</script>", "<!--", "-->", "\u2028", "\u2029", "7*7", " / ", "〔", " [", "x", "村",
-)  # fmt: skip
+    "{{",
+    "}}",
+    "{%",
+    "%}",
+    "{#",
+    "#}",
+    "<",
+    ">",
+    "&",
+    "'",
+    '"',
+    "`",
+    "${",
+    "}",
+    "\\",
+    "/",
+    "</script>",
+    "<!--",
+    "-->",
+    "\u2028",
+    "\u2029",
+    "7*7",
+    " / ",
+    "〔",
+    " [",
+    "x",
+    "村",
+)
 names = st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=4)), max_size=8).map("".join)
 
 
@@ -84,7 +109,12 @@ def test_script_json_escapes_what_could_end_a_script() -> None:
         script_json({"share": float("inf")})
 
 
-@given(st.recursive(st.none() | st.booleans() | st.integers() | names, lambda c: st.lists(c) | st.dictionaries(names, c)))  # fmt: skip
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | names,
+        lambda c: st.lists(c) | st.dictionaries(names, c),
+    )
+)
 def test_script_json_reads_back_and_holds_no_unsafe_character(value: Any) -> None:
     text = str(script_json(value))
     assert json.loads(text) == value
@@ -215,7 +245,9 @@ class Opened:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is missing: `make test` installs it (apt-get install chromium)")  # fmt: skip
+        pytest.fail(
+            "Debian's chromium is missing: `make test` installs it (apt-get install chromium)"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -238,7 +270,10 @@ def open_page(browser: Any, path: Path, *, is_map: bool) -> Opened:
         d.dismiss()
 
     page.on("dialog", dialog)
-    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort())  # fmt: skip
+    page.route(
+        "**/*",
+        lambda r: r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort(),
+    )
     page.goto(path.as_uri(), wait_until="load")
     if is_map:
         page.wait_for_function("window.carecircle && window.carecircle.map", timeout=30000)
@@ -589,7 +624,12 @@ def test_coverage_map_holds_any_name_as_data(
     assert page.count("<script") == SCRIPTS and page.count("</script>") == SCRIPTS
     title = re.search("<title>(.*?)</title>", page, flags=re.S)
     assert title and markupsafe.Markup(title.group(1)).unescape().startswith(f"{name} / {name}")
-    heads = {h for p in _page_data(page) if "html" in p for h in re.findall("<h4>(.*?)</h4>", p["html"], re.S)}  # fmt: skip
+    heads = {
+        h
+        for p in _page_data(page)
+        if "html" in p
+        for h in re.findall("<h4>(.*?)</h4>", p["html"], re.S)
+    }
     for frame, tag in ((run.villages, "V"), (run.facilities, "F")):
         for i in range(len(frame)):
             assert str(markupsafe.escape(f"{tag}{i}:{name}")) in heads

@@ -97,8 +97,16 @@ def _raster(path: Path) -> None:
         lon, lat = lonlat(x, 0)
         row, col = rasterio.transform.rowcol(transform, lon, lat)
         grid[row, col] += 100.0
-    profile = {"driver": "GTiff", "width": width, "height": height, "count": 1, "dtype": "float32",
-               "crs": "EPSG:4326", "transform": transform, "nodata": -99999.0}  # fmt: skip
+    profile = {
+        "driver": "GTiff",
+        "width": width,
+        "height": height,
+        "count": 1,
+        "dtype": "float32",
+        "crs": "EPSG:4326",
+        "transform": transform,
+        "nodata": -99999.0,
+    }
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(grid, 1)
 
@@ -113,28 +121,62 @@ def build(root: Path, *, targets: dict[str, object] | None = None) -> Path:
         {"XZQDM": ["339099"], "XZQMC": ["小县"]}, geometry=[_box(0, 8000)], crs="EPSG:4490"
     )
     towns = gpd.GeoDataFrame(
-        {"XZQDM": [t[0] for t in TOWNSHIPS], "XZQMC": [t[1] for t in TOWNSHIPS], "XZQLX": ["镇", "镇"]},
-        geometry=[_box(t[2], t[3]) for t in TOWNSHIPS], crs="EPSG:4490",
-    )  # fmt: skip
+        {
+            "XZQDM": [t[0] for t in TOWNSHIPS],
+            "XZQMC": [t[1] for t in TOWNSHIPS],
+            "XZQLX": ["镇", "镇"],
+        },
+        geometry=[_box(t[2], t[3]) for t in TOWNSHIPS],
+        crs="EPSG:4490",
+    )
     villages = gpd.GeoDataFrame(
-        {"XZQDM": [v[0] for v in VILLAGES], "XZQMC": [v[1] for v in VILLAGES], "SSXZDM": [v[2] for v in VILLAGES], "CJLX": ["村"] * 5},
-        geometry=[_box(v[3], v[4]) for v in VILLAGES], crs="EPSG:4490",
-    )  # fmt: skip
+        {
+            "XZQDM": [v[0] for v in VILLAGES],
+            "XZQMC": [v[1] for v in VILLAGES],
+            "SSXZDM": [v[2] for v in VILLAGES],
+            "CJLX": ["村"] * 5,
+        },
+        geometry=[_box(v[3], v[4]) for v in VILLAGES],
+        crs="EPSG:4490",
+    )
     for layer, frame in (("county", county), ("townships", towns), ("villages", villages)):
         frame.to_file(data / "admin.gpkg", layer=layer, driver="GPKG")
     rows = [
-        {"机构编号": f[0], "机构名称": f[1], "机构类型": f[2], "所在村社区代码": f[3], "经度": round(lonlat(f[4], 0)[0], 7),
-         "纬度": round(lonlat(f[4], 0)[1], 7), "建筑面积（平方米）": f[5], "床位数": f[6], "护理型床位数": f[7]}
+        {
+            "机构编号": f[0],
+            "机构名称": f[1],
+            "机构类型": f[2],
+            "所在村社区代码": f[3],
+            "经度": round(lonlat(f[4], 0)[0], 7),
+            "纬度": round(lonlat(f[4], 0)[1], 7),
+            "建筑面积（平方米）": f[5],
+            "床位数": f[6],
+            "护理型床位数": f[7],
+        }
         for f in FACILITIES
-    ]  # fmt: skip
+    ]
     pd.DataFrame(rows).to_csv(data / "facilities.csv", index=False, encoding="utf-8-sig")
     census = pd.DataFrame(
-        {"乡镇街道代码": [t[0] for t in TOWNSHIPS], "乡镇街道名称": [t[1] for t in TOWNSHIPS],
-         "常住人口": [300, 300], "60岁及以上人口": [90, 90], "65岁及以上人口": [60, 60]}
-    )  # fmt: skip
+        {
+            "乡镇街道代码": [t[0] for t in TOWNSHIPS],
+            "乡镇街道名称": [t[1] for t in TOWNSHIPS],
+            "常住人口": [300, 300],
+            "60岁及以上人口": [90, 90],
+            "65岁及以上人口": [60, 60],
+        }
+    )
     census.to_csv(data / "township_population.csv", index=False, encoding="utf-8-sig")
-    parcels = gpd.GeoDataFrame({"DKBH": ["P1"], "DKMC": ["空地"], "YDMJ": [5000.0], "YDDM": ["0807"], "XZ": ["新增建设用地"]},
-                               geometry=[_box(3000, 3070)], crs="EPSG:4490")  # fmt: skip
+    parcels = gpd.GeoDataFrame(
+        {
+            "DKBH": ["P1"],
+            "DKMC": ["空地"],
+            "YDMJ": [5000.0],
+            "YDDM": ["0807"],
+            "XZ": ["新增建设用地"],
+        },
+        geometry=[_box(3000, 3070)],
+        crs="EPSG:4490",
+    )
     parcels.to_file(data / "parcels.gpkg", layer="parcels", driver="GPKG")
     (root / "scenarios").mkdir(exist_ok=True)
     scenario = root / "scenarios" / "tiny.yaml"

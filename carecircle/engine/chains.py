@@ -33,7 +33,7 @@ import numpy.typing as npt
 import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components, dijkstra
 
-from carecircle.engine.dijkstra import FloatArray, IntArray, search
+from carecircle.engine.dijkstra import FloatArray, IntArray, search, to_csr
 
 
 @dataclass(frozen=True, eq=False)
@@ -585,13 +585,11 @@ def _junction_graph(
     back_end: FloatArray,
 ) -> sp.csr_matrix:
     """Arcs between junctions, plus each chain's end-to-end arcs (the fastest of parallel ones)."""
-    from carecircle.engine.graph import _to_csr
-
     n = csr.shape[0]
     coo = csr.tocoo()
     keep = ~interior[coo.row] & ~interior[coo.col]
     tails = np.concatenate([coo.row[keep].astype(np.int64), a, b])
     heads = np.concatenate([coo.col[keep].astype(np.int64), b, a])
     seconds = np.concatenate([coo.data[keep], along_end, back_end])
-    indptr, indices, data = _to_csr(tails, heads, seconds, n)
+    indptr, indices, data = to_csr(tails, heads, seconds, n)
     return sp.csr_matrix((data, indices, indptr), shape=(n, n))

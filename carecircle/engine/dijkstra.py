@@ -1,4 +1,5 @@
-"""One multi-source Dijkstra over CSR arrays (scipy), with a start time for each source."""
+"""One multi-source Dijkstra over CSR arrays (scipy), with a start time for each source, and the
+CSR arrays it runs on (parallel arcs reduced to the fastest)."""
 
 from __future__ import annotations
 
@@ -52,3 +53,21 @@ def search(
         graph, directed=True, indices=starts, limit=limit, min_only=True, return_predecessors=True
     )
     return dist[:n], np.where(source[:n] >= n, source[:n] - n, -1).astype(np.int64)
+
+
+def to_csr(
+    t: IntArray, h: IntArray, w: FloatArray, n: int
+) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray]:
+    """CSR arrays keeping the fastest of parallel arcs (scipy would *sum* duplicates)."""
+    keep = t != h
+    # Zero-second arcs (duplicate OSM nodes) stay as explicit entries: csgraph treats them as arcs,
+    # and nothing here calls eliminate_zeros().
+    t, h, w = t[keep], h[keep], w[keep]
+    order = np.lexsort((w, h, t))
+    t, h, w = t[order], h[order], w[order]
+    first = np.ones(t.size, dtype=bool)
+    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
+    t, h, w = t[first], h[first], w[first]
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(t, minlength=n), out=indptr[1:])
+    return indptr, h.astype(np.int32), w.astype(np.float64)

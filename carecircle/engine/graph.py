@@ -7,7 +7,7 @@ metres in a projected CRS chosen at the edge (``carecircle.sources``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ import scipy.sparse as sp
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from carecircle.engine.dijkstra import FloatArray, IntArray
+from carecircle.engine.dijkstra import FloatArray, IntArray, to_csr
 from carecircle.engine.roads import (
     DRIVE_SPEEDS_KMH,
     Mode,
@@ -56,6 +56,9 @@ class TravelGraph:
         The caller's node ids (OSM ids when built from osmnx), for reporting.
     mode
         The travel mode the weights were computed for.
+    crs
+        The projected CRS of ``x``/``y`` when the builder knows it (the public adapters and
+        :meth:`from_networkx` set it); ``None`` otherwise.
     """
 
     indptr: IntArray
@@ -66,6 +69,7 @@ class TravelGraph:
     node_ids: IntArray
     mode: str = "custom"
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    crs: Any = None
 
     @property
     def n_nodes(self) -> int:
@@ -187,7 +191,7 @@ class TravelGraph:
             raise DataError(
                 f"node_ids has {ids.shape[0]} entries for {n} nodes; give one id per node"
             )
-        indptr, indices, weights = _to_csr(t, h, w, n)
+        indptr, indices, weights = to_csr(t, h, w, n)
         return cls(indptr, indices, weights, xs, ys, ids, mode, dict(metadata or {}))
 
     @classmethod
@@ -240,14 +244,54 @@ class TravelGraph:
         The graph becomes a road table first (``road_table_from_networkx``), so the mode rules
         are those of :meth:`from_roads`. One-way streets are as the graph encodes them (osmnx
         adds both directions for two-way streets); walking ignores them.
+
+        The graph must be projected (node ``x``/``y`` in metres, as ``osmnx.project_graph``
+        gives): a graph whose ``crs`` is geographic, or whose coordinates are plainly degrees
+        (edge lengths some ten thousand times the distance between their ends), is refused.
         """
-        return cls.from_roads(
+        crs = _projected_crs(G)
+        graph = cls.from_roads(
             road_table_from_networkx(G),
             mode=mode,
             walk_speed_mps=walk_speed_mps,
             ebike_speed_kmh=ebike_speed_kmh,
             drive_speeds_kmh=drive_speeds_kmh,
         )
+        return replace(graph, crs=crs) if crs is not None else graph
+
+
+def _projected_crs(G: nx.MultiDiGraph) -> Any:
+    """The graph's CRS (None when it declares none); refuses a graph in degrees."""
+    declared = G.graph.get("crs")
+    crs = None
+    if declared is not None:
+        from pyproj import CRS  # only this adapter needs pyproj; the engine itself does not
+
+        crs = CRS.from_user_input(declared)
+        if crs.is_geographic:
+            raise DataError(_DEGREES.format(what=f"in a geographic CRS ({crs.to_string()})"))
+    ratios = []
+    for u, v, data in G.edges(data=True):
+        if u == v or "length" not in data:
+            continue
+        a, b = G.nodes[u], G.nodes[v]
+        span = float(np.hypot(a["x"] - b["x"], a["y"] - b["y"]))
+        if span > 0:
+            ratios.append(float(data["length"]) / span)
+        if len(ratios) >= 1000:
+            break
+    if ratios and np.median(ratios) > 1000:
+        raise DataError(
+            _DEGREES.format(what="in degrees (edge lengths ~1e5 x their coordinates' span)")
+        )
+    return crs
+
+
+_DEGREES = (
+    "Graph is {what}: node x/y would be taken as metres, so snapping distances and access legs "
+    "would come out ~0. Use 'osmnx.project_graph(G)' to re-project it to a projected CRS before "
+    "building a TravelGraph."
+)
 
 
 def _check_arcs(t: IntArray, h: IntArray, w: FloatArray, x: FloatArray, y: FloatArray) -> None:
@@ -269,24 +313,6 @@ def _check_arcs(t: IntArray, h: IntArray, w: FloatArray, x: FloatArray, y: Float
             f"{int(bad.sum())} arc(s) have negative or non-finite travel time "
             f"(first: arc {first}, {w[first]!r} s); travel times must be >= 0"
         )
-
-
-def _to_csr(
-    t: IntArray, h: IntArray, w: FloatArray, n: int
-) -> tuple[IntArray, npt.NDArray[np.int32], FloatArray]:
-    """CSR arrays keeping the fastest of parallel arcs (scipy would *sum* duplicates)."""
-    keep = t != h
-    # Zero-second arcs (duplicate OSM nodes) stay as explicit entries: csgraph treats them as arcs,
-    # and nothing here calls eliminate_zeros().
-    t, h, w = t[keep], h[keep], w[keep]
-    order = np.lexsort((w, h, t))
-    t, h, w = t[order], h[order], w[order]
-    first = np.ones(t.size, dtype=bool)
-    first[1:] = (t[1:] != t[:-1]) | (h[1:] != h[:-1])
-    t, h, w = t[first], h[first], w[first]
-    indptr = np.zeros(n + 1, dtype=np.int64)
-    np.cumsum(np.bincount(t, minlength=n), out=indptr[1:])
-    return indptr, h.astype(np.int32), w.astype(np.float64)
 
 
 @dataclass(frozen=True)

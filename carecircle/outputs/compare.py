@@ -169,6 +169,9 @@ def write_comparison(
     with staged_dir(out) as stage:
         if progress:
             progress("写出对比地图 / writing the comparison map")
-        maps.save_map(maps.comparison_map(comparison), stage / "index.html")
+        page = maps.comparison_map(
+            comparison.a, comparison.b, comparison.villages, comparison.figures
+        )
+        maps.save_map(page, stage / "index.html")
         write_json(stage / "compare.json", comparison.data())
     return {name: out / name for name in COMPARE_FILES}

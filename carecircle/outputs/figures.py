@@ -69,12 +69,25 @@ def headlines(result: RunResult) -> list[Headline]:
     nursing = next((v for k, v in verdicts.items() if k.startswith("nursing-share")), None)
     out.append(_nursing(nursing, result.facilities))
     if "beds-per-1000-older" in verdicts:
-        out.append(_from_verdict("beds", ("每千名老人床位", "beds per 1,000 older"), verdicts["beds-per-1000-older"]))  # fmt: skip
+        out.append(
+            _from_verdict(
+                "beds", ("每千名老人床位", "beds per 1,000 older"), verdicts["beds-per-1000-older"]
+            )
+        )
     circle = s["village_circle"]
     not_covered = circle["older"] - circle["older_covered"]
     items = s.get("gaps", {}).get("items", [])
     places = len({(g.get("scope"), g.get("object_id")) for g in items})
-    out.append(Headline("uncovered", "未覆盖的老年人", "older residents not covered", count(not_covered), number=not_covered, unit="count"))  # fmt: skip
+    out.append(
+        Headline(
+            "uncovered",
+            "未覆盖的老年人",
+            "older residents not covered",
+            count(not_covered),
+            number=not_covered,
+            unit="count",
+        )
+    )
     out.append(
         Headline(
             "gaps",
@@ -158,7 +171,9 @@ def _centres(
         detail += f" (+{len(frame) - len(judged)} 无老年人口 / with no older residents)"
     if verdict is None:
         share = n / total if total else float("nan")
-        return Headline(key, *label, pct(share), detail_zh=detail, detail_en=detail, number=share, unit="share")  # fmt: skip
+        return Headline(
+            key, *label, pct(share), detail_zh=detail, detail_en=detail, number=share, unit="share"
+        )
     return _from_verdict(key, label, verdict, detail=(detail, detail))
 
 
@@ -167,10 +182,15 @@ def _nursing(verdict: Mapping[str, Any] | None, facilities: pd.DataFrame) -> Hea
     homes = residential(facilities)  # the beds the rule counts: no day-care beds
     beds = float(np.nansum(homes["beds"].to_numpy(dtype=float)))
     nursing = float(np.nansum(homes["nursing_beds"].to_numpy(dtype=float)))
-    detail = (f"护理型 {count(nursing)} / 总床位 {count(beds)} 张", f"{count(nursing)} of {count(beds)} beds")  # fmt: skip
+    detail = (
+        f"护理型 {count(nursing)} / 总床位 {count(beds)} 张",
+        f"{count(nursing)} of {count(beds)} beds",
+    )
     if verdict is None:
         share = nursing / beds if beds else None
-        return Headline("nursing", *label, pct(share), None, None, *detail, number=share, unit="share")  # fmt: skip
+        return Headline(
+            "nursing", *label, pct(share), None, None, *detail, number=share, unit="share"
+        )
     return _from_verdict("nursing", label, verdict, detail=detail)
 
 

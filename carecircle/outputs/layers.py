@@ -79,7 +79,10 @@ def output_layers(result: RunResult) -> OutputLayers:
 
 
 def isochrone_minutes(threshold: float) -> tuple[float, ...]:
-    """Thirds of the tier's threshold: 5, 10 and 15 minutes for the 15-minute circle."""
+    """Five-minute steps up to a threshold of 20 minutes or less that is a multiple of five (5,
+    10, 15 for the 15-minute circle; 5, 10, 15, 20 for 20), else thirds of the threshold."""
+    if threshold <= 20 and float(threshold) % 5 == 0:
+        return tuple(float(m) for m in range(5, int(threshold) + 1, 5))
     return tuple(round(threshold * k / 3, 2) for k in (1, 2, 3))
 
 
@@ -88,7 +91,7 @@ def isochrone_minutes(threshold: float) -> tuple[float, ...]:
 
 def _cell_size(result: RunResult) -> float:
     """The side of the demand cells: the raster's own cells, else the working grid."""
-    raster = result.cells.attrs.get("raster", {})
+    raster = result.summary.get("inputs", {}).get("raster", {})
     if raster.get("method") == "cells":
         size = raster.get("cell_m") or next(
             (b.get("cell_m") for b in raster.get("older_rasters", [])), None
@@ -210,7 +213,16 @@ def gap_features(result: RunResult) -> gpd.GeoDataFrame:
                 "geometry": geom,
             }
         )
-    columns = ["scope", "object_id", "name", "township", "gaps", "kinds", "reasons_zh", "reasons_en"]  # fmt: skip
+    columns = [
+        "scope",
+        "object_id",
+        "name",
+        "township",
+        "gaps",
+        "kinds",
+        "reasons_zh",
+        "reasons_en",
+    ]
     if not rows:
         return gpd.GeoDataFrame({c: [] for c in columns}, geometry=[], crs=result.crs)
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=result.crs)

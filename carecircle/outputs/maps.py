@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import quote
 
 import branca.element
@@ -49,9 +49,6 @@ from markupsafe import Markup
 
 from carecircle.outputs.figures import headlines, verdict_rows
 from carecircle.outputs.html import macros
-
-if TYPE_CHECKING:
-    from carecircle.outputs.compare import Comparison
 from carecircle.outputs.layers import OutputLayers, UncoveredGrid, output_layers
 from carecircle.outputs.text import pct
 from carecircle.pipeline import RunResult
@@ -349,7 +346,11 @@ def _add_basemaps(m: folium.Map, options: MapOptions) -> None:
     key = options.key()
     if key:
         for kind, labels in (("tianditu", ("vec", "cva")), ("tianditu_img", ("img", "cia"))):
-            zh, en = ("天地图 矢量", "Tianditu map") if kind == "tianditu" else ("天地图 影像", "Tianditu imagery")  # fmt: skip
+            zh, en = (
+                ("天地图 矢量", "Tianditu map")
+                if kind == "tianditu"
+                else ("天地图 影像", "Tianditu imagery")
+            )
             group = _FeatureGroup(
                 name=str(html.base_name(zh, en, online=True)), overlay=False, show=chosen == kind
             )
@@ -361,7 +362,9 @@ def _add_basemaps(m: folium.Map, options: MapOptions) -> None:
                     max_zoom=18,
                 ).add_to(group)
             group.add_to(m)
-    _GaodeLayer(str(html.base_name("高德地图", "Gaode (Amap)", online=True)), show=chosen == "gaode").add_to(m)  # fmt: skip
+    _GaodeLayer(
+        str(html.base_name("高德地图", "Gaode (Amap)", online=True)), show=chosen == "gaode"
+    ).add_to(m)
 
 
 def _tianditu_url(layer: str, key: str) -> str:
@@ -434,7 +437,7 @@ def coverage_map(result: RunResult, layers: OutputLayers | None = None) -> foliu
         _add_roads(m, result),
         _add_isochrones(m, layers.isochrones, tol),
         _add_villages(m, result, layers.gaps, tol),
-        _add_grid(m, layers.uncovered),
+        _add_grid(m, layers.uncovered, float(result.summary["village_circle"]["minutes"])),
         _add_townships(m, result, tol),
         _add_gaps(m, layers.gaps, tol),
         *_add_facilities(m, result),
@@ -563,7 +566,9 @@ def _village_popup(
     band = [k for k in row if k.startswith("share_") and k.endswith("mps")]
     band_text = " – ".join(pct(row[k]) for k in sorted(band, key=lambda k: float(k[6:-3])))
     township = towns.get(str(row.get("township")), "")
-    return str(_html().village_popup(row, township, minutes, band_text, _gap_reasons(gaps, row["id"])))  # fmt: skip
+    return str(
+        _html().village_popup(row, township, minutes, band_text, _gap_reasons(gaps, row["id"]))
+    )
 
 
 def _gap_reasons(gaps: pd.DataFrame, object_id: Any) -> list[tuple[str, str]]:
@@ -587,7 +592,8 @@ def grid_class(older: float) -> int:
     return int(np.searchsorted(lows, older, side="right") - 1)
 
 
-def _add_grid(m: folium.Map, grid: UncoveredGrid) -> _Layer | None:
+def _add_grid(m: folium.Map, grid: UncoveredGrid, circle_minutes: float) -> _Layer | None:
+    """The uncovered squares, labelled with the circle rule's minutes and the people they hold."""
     cells = grid.cells
     if cells.empty:
         return None
@@ -609,12 +615,14 @@ def _add_grid(m: folium.Map, grid: UncoveredGrid) -> _Layer | None:
         data,
         name=layer_name(
             "grid",
-            "15分钟圈外的老年人",
-            "older residents outside the circle",
+            f"{circle_minutes:g}分钟圈外的老年人（{grid.older_shown:,.0f} 人）",
+            f"older residents outside the {circle_minutes:g}-minute circle ({grid.older_shown:,.0f})",
             swatch=_swatch(GRID_CLASSES[3][1], "cc-sq"),
-            n=len(cells),
         ),
-        on_each_feature=JsCode("carecircle.cellTooltip"),
+        on_each_feature=_js_call(
+            "carecircle.cellTooltip",
+            int(circle_minutes) if float(circle_minutes).is_integer() else circle_minutes,
+        ),
         pane=_pane(m, "grid"),
         style=_js_call("carecircle.gridStyle", [c for _, c in GRID_CLASSES]),
     ).add_to(m)
@@ -743,8 +751,13 @@ def _add_facilities(m: folium.Map, result: RunResult) -> list[_Layer]:
             crs=rows.crs,
         )
         marker = folium.CircleMarker(
-            radius=radius, color="#ffffff", weight=1.2, fill=True, fill_color=colour, fill_opacity=0.95
-        )  # fmt: skip
+            radius=radius,
+            color="#ffffff",
+            weight=1.2,
+            fill=True,
+            fill_color=colour,
+            fill_opacity=0.95,
+        )
         marker.options["pane"] = _pane(m, key)
         _GeoJson(
             geojson(frame, ["name", "html"], tolerance_m=0),
@@ -841,7 +854,10 @@ def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> s
     shares: list[tuple[str, Any]] = [(c, label) for _, c, label in SHARE_COLOURS]
     shares.append((NO_DATA_COLOUR, bi("无老年人口", "no older residents")))
     iso = sorted(layers.isochrones["minutes"]) if not layers.isochrones.empty else []
-    iso_rows = [(ISOCHRONE_COLOURS[i], bi(f"{v:g} 分钟内", f"within {v:g} min")) for i, v in enumerate(iso[:3])]  # fmt: skip
+    iso_rows = [
+        (ISOCHRONE_COLOURS[i], bi(f"{v:g} 分钟内", f"within {v:g} min"))
+        for i, v in enumerate(iso[:3])
+    ]
     grid = layers.uncovered
     labels = ["1–2", "3–5", "6–10", "11–20", "> 20"]
     grid_rows = [(c, f"{labels[i]} " + bi("人", "people")) for i, (_, c) in enumerate(GRID_CLASSES)]
@@ -854,7 +870,7 @@ def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> s
         ("villages", bi(f"村（社区）{minutes}分钟覆盖率", "village coverage"), shares, ""),
         ("grid", bi("圈外老年人（每格）", "older residents outside, per square"), grid_rows, note),
         ("isochrones", bi("步行等时圈", "walking isochrones"), iso_rows, ""),
-    ]  # fmt: skip
+    ]
     return legend_box(sections, visible)
 
 
@@ -896,13 +912,16 @@ def delta_colour(delta_pp: float) -> str:
     return next(c for low, c, _ in DELTA_CLASSES if delta_pp >= low)
 
 
-def comparison_map(c: Comparison) -> folium.Map:
-    """Villages coloured by the change in coverage from A to B, with both runs' figures."""
-    a, b = c.a, c.b
+def comparison_map(
+    a: RunResult, b: RunResult, villages: gpd.GeoDataFrame, figures: list[dict[str, Any]]
+) -> folium.Map:
+    """Villages coloured by the change in coverage from A to B (``villages``: ``name``,
+    ``share_a``, ``share_b``, ``delta_pp``), with both runs' figures (rows of kind ``figure`` or
+    ``verdict``)."""
     title = f"{_short(a)} ↔ {_short(b)}"
     m = page_map(b.boundary, b.scenario.map, f"情景对比 / scenario comparison: {title}")
     _add_roads(m, b)
-    _add_differences(m, c.villages, b.scenario.map.simplify_m)
+    _add_differences(m, villages, b.scenario.map.simplify_m)
     _add_townships(m, b, b.scenario.map.simplify_m)
     _add_facility_changes(m, a, b)
     bi = _html().bi
@@ -911,7 +930,7 @@ def comparison_map(c: Comparison) -> folium.Map:
     legend = legend_box(
         [("diff", bi("覆盖率变化（B − A）", "change in coverage (B − A)"), rows, "")], {"diff"}
     )
-    finish_page(m, b.boundary, comparison_panel(c), legend)
+    finish_page(m, b.boundary, comparison_panel(a, b, figures), legend)
     return m
 
 
@@ -956,9 +975,21 @@ def _add_facility_changes(m: folium.Map, a: RunResult, b: RunResult) -> None:
     """Facilities in one run and not the other (a plan's additions, say)."""
     ids_a, ids_b = set(a.facilities["id"]), set(b.facilities["id"])
     for key, rows, zh, en, colour in (
-        ("added", b.facilities[~b.facilities["id"].isin(ids_a)], "B 新增设施", "facilities added in B", "#1a9850"),
-        ("removed", a.facilities[~a.facilities["id"].isin(ids_b)], "B 中没有的设施", "facilities not in B", "#d73027"),
-    ):  # fmt: skip
+        (
+            "added",
+            b.facilities[~b.facilities["id"].isin(ids_a)],
+            "B 新增设施",
+            "facilities added in B",
+            "#1a9850",
+        ),
+        (
+            "removed",
+            a.facilities[~a.facilities["id"].isin(ids_b)],
+            "B 中没有的设施",
+            "facilities not in B",
+            "#d73027",
+        ),
+    ):
         if rows.empty:
             continue
         records = rows.drop(columns="geometry").to_dict("records")
@@ -970,8 +1001,9 @@ def _add_facility_changes(m: folium.Map, a: RunResult, b: RunResult) -> None:
             geometry=rows.geometry.to_numpy(),
             crs=rows.crs,
         ).to_crs(b.crs)
-        marker = folium.CircleMarker(radius=7, color="#ffffff", weight=1.5, fill=True,
-                                     fill_color=colour, fill_opacity=0.95)  # fmt: skip
+        marker = folium.CircleMarker(
+            radius=7, color="#ffffff", weight=1.5, fill=True, fill_color=colour, fill_opacity=0.95
+        )
         marker.options["pane"] = _pane(m, key)
         _GeoJson(
             geojson(frame, ["name", "html"], tolerance_m=0),
@@ -982,9 +1014,9 @@ def _add_facility_changes(m: folium.Map, a: RunResult, b: RunResult) -> None:
         ).add_to(m)
 
 
-def comparison_panel(c: Comparison) -> str:
+def comparison_panel(a: RunResult, b: RunResult, rows: list[dict[str, Any]]) -> str:
     """Both runs' figures in two columns, and the change."""
-    figures = [f for f in c.figures if f["kind"] == "figure"]
-    verdicts = [f for f in c.figures if f["kind"] == "verdict"]
-    a, b = (r.scenario.title or r.scenario.name for r in (c.a, c.b))
-    return str(_html().comparison_panel(a, b, figures, verdicts))
+    figures = [f for f in rows if f["kind"] == "figure"]
+    verdicts = [f for f in rows if f["kind"] == "verdict"]
+    title_a, title_b = (r.scenario.title or r.scenario.name for r in (a, b))
+    return str(_html().comparison_panel(title_a, title_b, figures, verdicts))

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import geopandas as gpd
 
-from carecircle.planning.policy import MU_M2
+from carecircle.atomic import atomic_file
+from carecircle.rules import MU_M2
 from carecircle.scenario import LayerFormat, Scenario
 from carecircle.sources.plan import DEFAULT_PLAN, FACILITY_FIELDS, PROJECT_FIELDS, Plan
 
@@ -29,10 +29,7 @@ def write_plan(plan: Plan, path: str | Path, scenario: Scenario) -> Path:
         type_of.setdefault(tier, wording)
     facilities = plan.facilities.assign(type=plan.facilities["tier"].map(type_of).fillna(""))
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp-{os.getpid()}{path.suffix}")
-    tmp.unlink(missing_ok=True)
-    try:
+    with atomic_file(path) as tmp:
         for frame, fmt, default, fields in (
             (facilities, spec.facilities, DEFAULT_PLAN.facilities, (*FACILITY_FIELDS, "tier")),
             (plan.projects, spec.projects, DEFAULT_PLAN.projects, PROJECT_FIELDS),
@@ -42,9 +39,6 @@ def write_plan(plan: Plan, path: str | Path, scenario: Scenario) -> Path:
                 table.to_file(
                     tmp, layer=fmt.layer or default.layer, driver="GPKG", engine="pyogrio"
                 )
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
     return path
 
 

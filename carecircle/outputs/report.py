@@ -10,6 +10,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 
+from carecircle import rules as policy
 from carecircle.outputs.figures import headlines
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
 from carecircle.outputs.html import render
@@ -17,7 +18,6 @@ from carecircle.outputs.layers import OutputLayers, output_layers
 from carecircle.outputs.planfile import write_plan
 from carecircle.outputs.tables import write_xlsx
 from carecircle.pipeline import RunResult
-from carecircle.planning import policy
 from carecircle.planning.findings import findings_table
 from carecircle.sources.plan import plan_from_sites
 
@@ -30,8 +30,13 @@ log = logging.getLogger(__name__)
 PLAN_FILE = "recommended_plan.gpkg"
 
 OUTPUT_FILES = (
-    "index.html", "report.html", "summary.json", "gaps.csv", "tables.xlsx", "results.gpkg",
-)  # fmt: skip
+    "index.html",
+    "report.html",
+    "summary.json",
+    "gaps.csv",
+    "tables.xlsx",
+    "results.gpkg",
+)
 
 
 def write_outputs(
@@ -73,10 +78,26 @@ def write_outputs(
 
 # Leading columns of gaps.csv, in the order a reviewer reads them; detail columns follow.
 _GAP_COLUMNS = (
-    "kind", "scope", "township", "object_name", "object_id", "measured", "required", "unit",
-    "shortfall", "status", "status_zh", "severity", "fragile", "reason_zh", "reason_en",
-    "action_zh", "action_en", "rule_id", "citation",
-)  # fmt: skip
+    "kind",
+    "scope",
+    "township",
+    "object_name",
+    "object_id",
+    "measured",
+    "required",
+    "unit",
+    "shortfall",
+    "status",
+    "status_zh",
+    "severity",
+    "fragile",
+    "reason_zh",
+    "reason_en",
+    "action_zh",
+    "action_en",
+    "rule_id",
+    "citation",
+)
 
 
 def write_gpkg(result: RunResult, path: Path, layers: OutputLayers | None = None) -> None:

@@ -30,6 +30,7 @@ __all__ = ["SHEETS", "write_xlsx"]
 
 SHEETS = (
     "汇总 summary",
+    "数据质量 data quality",
     "目标核对 verdicts",
     "缺口 gaps",
     "村社区 villages",
@@ -40,31 +41,68 @@ SHEETS = (
 
 # column -> (Chinese, English) header
 HEADERS: Mapping[str, tuple[str, str]] = {
-    "id": ("编号", "id"), "name": ("名称", "name"), "township": ("乡镇（街道）", "township"),
-    "kind": ("类型", "kind"), "residents": ("常住人口", "residents"), "older": ("60岁及以上", "aged 60+"),
-    "older_covered": ("已覆盖", "covered"), "older_off_network": ("距道路过远", "off the network"),
-    "share": ("覆盖率", "share covered"), "has_centre": ("有服务中心", "has a centre"),
-    "area_km2": ("面积 km²", "area km²"), "type": ("设施类型", "type"), "tier": ("层级", "tier"),
-    "village": ("所在村社区", "village"), "in_township": ("所在乡镇", "in township"),
-    "floor_m2": ("建筑面积 m²", "floor m²"), "beds": ("床位", "beds"),
-    "nursing_beds": ("护理型床位", "nursing beds"), "source": ("来源", "source"),
-    "snap": ("接入路网", "network link"), "access_m": ("到路网距离 m", "access m"),
-    "rule_id": ("规则", "rule"), "measured": ("现状", "measured"), "required": ("目标", "target"),
-    "unit": ("单位", "unit"), "status": ("结论", "status"), "status_zh": ("结论（中文）", "status (zh)"),
-    "reason_zh": ("说明", "reason (zh)"), "reason_en": ("说明（英文）", "reason"),
-    "action_zh": ("措施", "action (zh)"), "action_en": ("措施（英文）", "action"),
-    "citation": ("依据", "clause"), "scope": ("对象", "scope"), "object_id": ("对象编号", "object id"),
-    "object_name": ("对象名称", "object"), "shortfall": ("差距", "shortfall"),
-    "severity": ("性质", "severity"), "fragile": ("随步速变化", "fragile"),
-    "candidate_id": ("候选编号", "candidate id"), "land_m2": ("用地 m²", "land m²"),
-    "land_mu": ("用地 亩", "land mu"), "land_use": ("用地性质", "land use"), "zone": ("片区", "zone"),
-    "marginal_gain": ("边际增益", "marginal gain"), "older_in_reach": ("可达老年人", "older within reach"),
-    "existing_beds": ("现有床位", "existing beds"), "villages": ("新覆盖的村", "villages newly covered"), "lon": ("经度", "longitude"),
-    "lat": ("纬度", "latitude"), "figure": ("指标", "figure"), "value": ("数值", "value"),
-    "target": ("目标", "target"), "detail": ("说明", "detail"),
-}  # fmt: skip
+    "code": ("提示代码", "code"),
+    "banner": ("影响结果", "results rest on it"),
+    "message_zh": ("说明", "message (zh)"),
+    "message_en": ("说明（英文）", "message"),
+    "count": ("数量", "count"),
+    "warning_share": ("占比", "share"),
+    "id": ("编号", "id"),
+    "name": ("名称", "name"),
+    "township": ("乡镇（街道）", "township"),
+    "kind": ("类型", "kind"),
+    "residents": ("常住人口", "residents"),
+    "older": ("60岁及以上", "aged 60+"),
+    "older_covered": ("已覆盖", "covered"),
+    "older_off_network": ("距道路过远", "off the network"),
+    "share": ("覆盖率", "share covered"),
+    "has_centre": ("有服务中心", "has a centre"),
+    "area_km2": ("面积 km²", "area km²"),
+    "type": ("设施类型", "type"),
+    "tier": ("层级", "tier"),
+    "village": ("所在村社区", "village"),
+    "in_township": ("所在乡镇", "in township"),
+    "floor_m2": ("建筑面积 m²", "floor m²"),
+    "beds": ("床位", "beds"),
+    "nursing_beds": ("护理型床位", "nursing beds"),
+    "source": ("来源", "source"),
+    "snap": ("接入路网", "network link"),
+    "access_m": ("到路网距离 m", "access m"),
+    "rule_id": ("规则", "rule"),
+    "measured": ("现状", "measured"),
+    "required": ("目标", "target"),
+    "unit": ("单位", "unit"),
+    "status": ("结论", "status"),
+    "status_zh": ("结论（中文）", "status (zh)"),
+    "reason_zh": ("说明", "reason (zh)"),
+    "reason_en": ("说明（英文）", "reason"),
+    "action_zh": ("措施", "action (zh)"),
+    "action_en": ("措施（英文）", "action"),
+    "citation": ("依据", "clause"),
+    "scope": ("对象", "scope"),
+    "object_id": ("对象编号", "object id"),
+    "object_name": ("对象名称", "object"),
+    "shortfall": ("差距", "shortfall"),
+    "severity": ("性质", "severity"),
+    "fragile": ("随步速变化", "fragile"),
+    "candidate_id": ("候选编号", "candidate id"),
+    "land_m2": ("用地 m²", "land m²"),
+    "land_mu": ("用地 亩", "land mu"),
+    "land_use": ("用地性质", "land use"),
+    "zone": ("片区", "zone"),
+    "marginal_gain": ("边际增益", "marginal gain"),
+    "older_in_reach": ("可达老年人", "older within reach"),
+    "existing_beds": ("现有床位", "existing beds"),
+    "villages": ("新覆盖的村", "villages newly covered"),
+    "lon": ("经度", "longitude"),
+    "lat": ("纬度", "latitude"),
+    "figure": ("指标", "figure"),
+    "value": ("数值", "value"),
+    "target": ("目标", "target"),
+    "detail": ("说明", "detail"),
+}
 
-_SHARE_COLUMNS = {"share", "share_0.8mps", "share_1mps", "share_1.2mps"}
+_SHARE_COLUMNS = {"share", "warning_share", "share_0.8mps", "share_1mps", "share_1.2mps"}
 _HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 
 
@@ -84,16 +122,55 @@ def _frames(result: RunResult, layers: OutputLayers) -> dict[str, pd.DataFrame]:
     villages["township"] = villages["township"].map(towns).fillna(villages["township"])
     band = [c for c in villages.columns if c.startswith("share_") and c.endswith("mps")]
     facilities = pd.DataFrame(result.facilities.drop(columns="geometry"))
-    fac_cols = ["id", "name", "type", "tier", "village", "in_township", "floor_m2", "beds",
-                "nursing_beds", "source", "snap", "access_m"]  # fmt: skip
+    fac_cols = [
+        "id",
+        "name",
+        "type",
+        "tier",
+        "village",
+        "in_township",
+        "floor_m2",
+        "beds",
+        "nursing_beds",
+        "source",
+        "snap",
+        "access_m",
+    ]
     gap_rows = findings_table(result.gaps.gaps)
-    gap_cols = ["kind", "scope", "township", "object_name", "object_id", "measured", "required",
-                "unit", "shortfall", "status_zh", "severity", "fragile", "reason_zh", "reason_en",
-                "action_zh", "action_en", "rule_id", "citation"]  # fmt: skip
-    verdict_cols = ["rule_id", "measured", "required", "unit", "status", "status_zh", "reason_zh",
-                    "reason_en", "citation"]  # fmt: skip
+    gap_cols = [
+        "kind",
+        "scope",
+        "township",
+        "object_name",
+        "object_id",
+        "measured",
+        "required",
+        "unit",
+        "shortfall",
+        "status_zh",
+        "severity",
+        "fragile",
+        "reason_zh",
+        "reason_en",
+        "action_zh",
+        "action_en",
+        "rule_id",
+        "citation",
+    ]
+    verdict_cols = [
+        "rule_id",
+        "measured",
+        "required",
+        "unit",
+        "status",
+        "status_zh",
+        "reason_zh",
+        "reason_en",
+        "citation",
+    ]
     return {
         "汇总 summary": _summary_frame(result),
+        "数据质量 data quality": _quality_frame(result),
         "目标核对 verdicts": _select(
             pd.DataFrame(result.summary.get("verdicts", [])), verdict_cols
         ),
@@ -160,6 +237,25 @@ def _summary_frame(result: RunResult) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _quality_frame(result: RunResult) -> pd.DataFrame:
+    """Every data-quality warning of the run (the map's and the report's banner), one a row."""
+    warnings = result.summary.get("data_quality", {}).get("warnings", [])
+    if not warnings:
+        return pd.DataFrame({"message_zh": ["无数据质量提示 / no data-quality warning"]})
+    rows = [
+        {
+            "code": w["code"],
+            "banner": "是 / yes" if w.get("banner") else "",
+            "message_zh": w["message_zh"],
+            "message_en": w["message_en"],
+            "warning_share": w.get("share"),
+            "count": w.get("count"),
+        }
+        for w in warnings
+    ]
+    return pd.DataFrame(rows)
+
+
 def _sites_frame(layers: OutputLayers) -> pd.DataFrame:
     sites = layers.sites
     if sites is None:
@@ -211,7 +307,20 @@ def _sheet(ws: Worksheet, frame: pd.DataFrame) -> None:
                 cell.number_format = "0.0%"
     for j, col in enumerate(columns, start=1):
         width = max([len(str(ws.cell(row=1, column=j).value)) // 2 + 4, 10])
-        if col in ("reason_zh", "reason_en", "action_zh", "action_en", "citation", "name", "object_name", "figure", "detail", "value"):  # fmt: skip
+        if col in (
+            "reason_zh",
+            "reason_en",
+            "action_zh",
+            "action_en",
+            "citation",
+            "name",
+            "object_name",
+            "figure",
+            "detail",
+            "value",
+            "message_zh",
+            "message_en",
+        ):
             width = 36
         ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = "B2"

@@ -9,8 +9,8 @@ from typing import Any
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
 from carecircle.outputs.html import render
 from carecircle.planning.findings import findings_table
-from carecircle.planning.plancheck import STRUCTURAL_RULES, PlanCheck, rule_of
 from carecircle.quality import mark_defaults
+from carecircle.review import STRUCTURAL_RULES, PlanCheck, rule_of
 from carecircle.scenario import Scenario
 
 __all__ = ["VERDICT_FILES", "render_verdicts", "write_verdicts"]
@@ -19,10 +19,25 @@ VERDICT_FILES = ("verdicts.json", "verdicts.csv", "verdicts.html")
 
 # Leading columns of verdicts.csv, in the order a bureau reads them; detail columns follow.
 _COLUMNS = (
-    "rule_id", "scope", "object_id", "object_name", "township", "measured", "required", "unit",
-    "status", "status_zh", "severity", "citation", "reason_zh", "reason_en", "action_zh",
-    "action_en", "kind", "shortfall",
-)  # fmt: skip
+    "rule_id",
+    "scope",
+    "object_id",
+    "object_name",
+    "township",
+    "measured",
+    "required",
+    "unit",
+    "status",
+    "status_zh",
+    "severity",
+    "citation",
+    "reason_zh",
+    "reason_en",
+    "action_zh",
+    "action_en",
+    "kind",
+    "shortfall",
+)
 
 
 def write_verdicts(check: PlanCheck, scenario: Scenario, out_dir: str | Path) -> dict[str, Path]:

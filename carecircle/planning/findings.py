@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from carecircle.planning.policy import Rule
+from carecircle.rules import Rule
 
 __all__ = ["Finding", "Severity", "Status", "finding", "findings_table"]
 

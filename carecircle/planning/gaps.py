@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from carecircle.planning.findings import Finding, finding
-from carecircle.planning.policy import Rule
+from carecircle.rules import Rule
+from carecircle.rules import ownership as ownership_words
 
 __all__ = [
     "EVALUATED_ELSEWHERE",
@@ -91,14 +92,31 @@ Evaluator = Callable[[GapInputs, Rule], list[Finding]]
 EVALUATED_ELSEWHERE: Mapping[str, tuple[str, str]] = {
     rid: ("由选址模型或规划审查评估", "checked by the siting model or the plan checker")
     for rid in (
-        "new-beds", "land-quota-250mu", "rushan-zones", "residential-2permille", "community-800",
-        "embedded-30-100", "adjacent-projects", "idle-assets", "idle-admin-20", "conversion-1000",
-        "land-m2-per-bed", "building-m2-per-bed", "subsidy-nursing-bed", "subsidy-operation",
-        "subsidy-town-center", "subsidy-embedded", "rural-operation", "village-center-rating",
-        "old-community-40", "rushan-jingloyuan", "walk-speed-older", "life-circle-tiers",
+        "new-beds",
+        "land-quota-250mu",
+        "rushan-zones",
+        "residential-2permille",
+        "community-800",
+        "embedded-30-100",
+        "adjacent-projects",
+        "idle-assets",
+        "idle-admin-20",
+        "conversion-1000",
+        "land-m2-per-bed",
+        "building-m2-per-bed",
+        "subsidy-nursing-bed",
+        "subsidy-operation",
+        "subsidy-town-center",
+        "subsidy-embedded",
+        "rural-operation",
+        "village-center-rating",
+        "old-community-40",
+        "rushan-jingloyuan",
+        "walk-speed-older",
+        "life-circle-tiers",
         "medical-adjacency",
     )
-}  # fmt: skip
+}
 
 
 def find_gaps(inputs: GapInputs, rules: Mapping[str, Rule]) -> GapReport:
@@ -153,9 +171,18 @@ def _county(
     **kw: Any,
 ) -> Finding:
     return finding(
-        rule, kind=kind, object_id="county", object_name=inputs.county_name, measured=measured,
-        required=required, unit=unit, passed=passed, reason=reason, scope="county", **kw,
-    )  # fmt: skip
+        rule,
+        kind=kind,
+        object_id="county",
+        object_name=inputs.county_name,
+        measured=measured,
+        required=required,
+        unit=unit,
+        passed=passed,
+        reason=reason,
+        scope="county",
+        **kw,
+    )
 
 
 def _missing(inputs: GapInputs, rule: Rule, columns: Sequence[str]) -> list[Finding] | None:
@@ -201,12 +228,21 @@ def _circle(inputs: GapInputs, rule: Rule) -> list[Finding]:
     outside = float(c["older"]) - float(c["older_covered"])
     out = [
         _county(
-            inputs, rule, "circle-share", float(c["share"]), target, "share", _ge(float(c["share"]), target),
-            (f"{outside:,.0f} 名老年人不在{minutes}分钟服务圈内",
-             f"{outside:,.0f} older residents are outside the {minutes}-minute circle"),
-            fragile=len(set(verdicts.values())) > 1, detail={f"share_{k}mps": v for k, v in band.items()},
+            inputs,
+            rule,
+            "circle-share",
+            float(c["share"]),
+            target,
+            "share",
+            _ge(float(c["share"]), target),
+            (
+                f"{outside:,.0f} 名老年人不在{minutes}分钟服务圈内",
+                f"{outside:,.0f} older residents are outside the {minutes}-minute circle",
+            ),
+            fragile=len(set(verdicts.values())) > 1,
+            detail={f"share_{k}mps": v for k, v in band.items()},
         )
-    ]  # fmt: skip
+    ]
     v_all = inputs.villages
     speed_cols = [col for col in v_all.columns if col.startswith("share_") and col.endswith("mps")]
     for _, v in v_all[v_all["older"] > 0].iterrows():
@@ -219,12 +255,23 @@ def _circle(inputs: GapInputs, rule: Rule) -> list[Finding]:
         reason = _village_reason(v, missing, minutes)
         out.append(
             finding(
-                rule, kind="village-not-covered", object_id=str(v["id"]), object_name=str(v["name"]),
-                township=inputs.township_name(str(v["township"])), measured=share,
-                required=target, unit="share", passed=_ge(share, target), reason=reason,
-                fragile=flips, detail={"older_not_covered": round(missing, 1), **{f"share_{k}mps": s for k, s in by_speed.items()}},
+                rule,
+                kind="village-not-covered",
+                object_id=str(v["id"]),
+                object_name=str(v["name"]),
+                township=inputs.township_name(str(v["township"])),
+                measured=share,
+                required=target,
+                unit="share",
+                passed=_ge(share, target),
+                reason=reason,
+                fragile=flips,
+                detail={
+                    "older_not_covered": round(missing, 1),
+                    **{f"share_{k}mps": s for k, s in by_speed.items()},
+                },
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -234,18 +281,26 @@ def _village_reason(v: pd.Series, missing: float, minutes: str = "15") -> tuple[
     off = float(v.get("older_off_network", 0.0) or 0.0)
     centre_off = bool(v.get("centre_off_network", False))
     if centre_off:
-        return (f"本村照料中心距已测绘道路过远（可能是道路未测绘），{missing:,.0f} 名老年人无法计入{minutes}分钟服务圈",
-                f"the village's care centre is off the mapped road network (its roads are probably unmapped); "
-                f"{missing:,.0f} older residents cannot be counted within {minutes} minutes")  # fmt: skip
+        return (
+            f"本村照料中心距已测绘道路过远（可能是道路未测绘），{missing:,.0f} 名老年人无法计入{minutes}分钟服务圈",
+            f"the village's care centre is off the mapped road network (its roads are probably unmapped); "
+            f"{missing:,.0f} older residents cannot be counted within {minutes} minutes",
+        )
     if off >= 0.5 * missing and off > 0:
-        return (f"{off:,.0f} 名老年人距已测绘道路过远（道路可能未测绘），共 {missing:,.0f} 名不在{minutes}分钟服务圈内",
-                f"{off:,.0f} older residents live off the mapped road network (the roads there are probably "
-                f"unmapped); {missing:,.0f} in all are outside the {minutes}-minute circle")  # fmt: skip
+        return (
+            f"{off:,.0f} 名老年人距已测绘道路过远（道路可能未测绘），共 {missing:,.0f} 名不在{minutes}分钟服务圈内",
+            f"{off:,.0f} older residents live off the mapped road network (the roads there are probably "
+            f"unmapped); {missing:,.0f} in all are outside the {minutes}-minute circle",
+        )
     if not bool(v["has_centre"]):
-        return (f"本村无照料中心，{missing:,.0f} 名老年人{minutes}分钟内到不了任何中心",
-                f"no centre in the village; {missing:,.0f} older residents cannot reach any centre in {minutes} minutes")  # fmt: skip
-    return (f"有照料中心，但 {missing:,.0f} 名老年人步行超过{minutes}分钟",
-            f"the village has a centre but {missing:,.0f} older residents are more than {minutes} minutes' walk away")  # fmt: skip
+        return (
+            f"本村无照料中心，{missing:,.0f} 名老年人{minutes}分钟内到不了任何中心",
+            f"no centre in the village; {missing:,.0f} older residents cannot reach any centre in {minutes} minutes",
+        )
+    return (
+        f"有照料中心，但 {missing:,.0f} 名老年人步行超过{minutes}分钟",
+        f"the village has a centre but {missing:,.0f} older residents are more than {minutes} minutes' walk away",
+    )
 
 
 def _village_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -253,20 +308,39 @@ def _village_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:
     v = inputs.villages
     share = _share(float(v["has_centre"].sum()), len(v))
     out = [
-        _county(inputs, rule, "village-centre-coverage", share, target, "share", _ge(share, target),
-                (f"{int((~v['has_centre']).sum())} 个村（社区）没有照料中心",
-                 f"{int((~v['has_centre']).sum())} villages/communities have no care centre"))
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "village-centre-coverage",
+            share,
+            target,
+            "share",
+            _ge(share, target),
+            (
+                f"{int((~v['has_centre']).sum())} 个村（社区）没有照料中心",
+                f"{int((~v['has_centre']).sum())} villages/communities have no care centre",
+            ),
+        )
+    ]
     for _, row in v.iterrows():
         out.append(
             finding(
-                rule, kind="village-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),
-                township=inputs.township_name(str(row["township"])), measured=float(bool(row["has_centre"])),
-                required=1.0, unit="count", passed=bool(row["has_centre"]),
-                reason=("本村（社区）没有居家养老服务照料中心", "no home-care centre in this village/community"),
+                rule,
+                kind="village-no-centre",
+                object_id=str(row["id"]),
+                object_name=str(row["name"]),
+                township=inputs.township_name(str(row["township"])),
+                measured=float(bool(row["has_centre"])),
+                required=1.0,
+                unit="count",
+                passed=bool(row["has_centre"]),
+                reason=(
+                    "本村（社区）没有居家养老服务照料中心",
+                    "no home-care centre in this village/community",
+                ),
                 action=("新建或利用闲置用房设立照料中心", "build one or convert an idle building"),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -279,23 +353,44 @@ def _centre_floor(inputs: GapInputs, rule: Rule) -> list[Finding]:
         known = bool(np.isfinite(floor))
         out.append(
             finding(
-                rule, kind="centre-small", object_id=str(f["id"]), object_name=str(f["name"]),
-                township=inputs.township_name(str(f["in_township"])), measured=floor if known else None,
-                required=target, unit="m2", passed=floor >= target if known else None,
-                reason=(f"建筑面积 {floor:,.0f} m²，低于 {target:,.0f} m²", f"floor area {floor:,.0f} m², under {target:,.0f} m²")
-                if known and floor < target else (f"建筑面积 {floor:,.0f} m²", f"floor area {floor:,.0f} m²")
-                if known else ("登记表未填建筑面积", "the register gives no floor area"),
-                action=("扩建或迁建", "expand or relocate") if not known or floor < target else ("", ""),
+                rule,
+                kind="centre-small",
+                object_id=str(f["id"]),
+                object_name=str(f["name"]),
+                township=inputs.township_name(str(f["in_township"])),
+                measured=floor if known else None,
+                required=target,
+                unit="m2",
+                passed=floor >= target if known else None,
+                reason=(
+                    f"建筑面积 {floor:,.0f} m²，低于 {target:,.0f} m²",
+                    f"floor area {floor:,.0f} m², under {target:,.0f} m²",
+                )
+                if known and floor < target
+                else (f"建筑面积 {floor:,.0f} m²", f"floor area {floor:,.0f} m²")
+                if known
+                else ("登记表未填建筑面积", "the register gives no floor area"),
+                action=("扩建或迁建", "expand or relocate")
+                if not known or floor < target
+                else ("", ""),
             )
-        )  # fmt: skip
+        )
     small = sum(1 for f in out if f.status == "fail")
     unknown = sum(1 for f in out if f.status == "not_assessable")
     verdict = _county(
-        inputs, rule, "centres-small", float(small), 0.0, "count", small == 0,
-        (f"{small} 个照料中心不足 {target:,.0f} m²（{unknown} 个未填面积）",
-         f"{small} centres are under {target:,.0f} m² ({unknown} without a floor area)"),
+        inputs,
+        rule,
+        "centres-small",
+        float(small),
+        0.0,
+        "count",
+        small == 0,
+        (
+            f"{small} 个照料中心不足 {target:,.0f} m²（{unknown} 个未填面积）",
+            f"{small} centres are under {target:,.0f} m² ({unknown} without a floor area)",
+        ),
         higher_is_better=False,
-    )  # fmt: skip
+    )
     return [verdict, *out]
 
 
@@ -312,27 +407,61 @@ def _township_centres(inputs: GapInputs, rule: Rule) -> list[Finding]:
     share = _share(float((has & populated).sum()), int(populated.sum()))
     lacking = int((~has & populated).sum())
     out = [
-        _county(inputs, rule, "township-centre-coverage", share, target, "share", _ge(share, target),
-                (f"{lacking} 个乡镇（街道）没有养老服务中心", f"{lacking} townships have no elderly service centre"))
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "township-centre-coverage",
+            share,
+            target,
+            "share",
+            _ge(share, target),
+            (
+                f"{lacking} 个乡镇（街道）没有养老服务中心",
+                f"{lacking} townships have no elderly service centre",
+            ),
+        )
+    ]
     for (_, row), ok, lived in zip(t.iterrows(), has, populated, strict=True):
         if not lived and not ok:
             out.append(
                 finding(
-                    rule, kind="township-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),
-                    township=str(row["name"]), measured=None, required=1.0, unit="count", passed=None,
-                    reason=("研究区内本乡镇（街道）没有老年人口，不评估", "no older residents of this township lie in the study area; not judged"),
+                    rule,
+                    kind="township-no-centre",
+                    object_id=str(row["id"]),
+                    object_name=str(row["name"]),
+                    township=str(row["name"]),
+                    measured=None,
+                    required=1.0,
+                    unit="count",
+                    passed=None,
+                    reason=(
+                        "研究区内本乡镇（街道）没有老年人口，不评估",
+                        "no older residents of this township lie in the study area; not judged",
+                    ),
                 )
-            )  # fmt: skip
+            )
             continue
         out.append(
             finding(
-                rule, kind="township-no-centre", object_id=str(row["id"]), object_name=str(row["name"]),
-                township=str(row["name"]), measured=float(ok), required=1.0, unit="count", passed=bool(ok),
-                reason=("本乡镇（街道）没有养老服务中心", "no elderly service centre in this township"),
-                action=("建设乡镇（街道）居家养老服务中心", "build a township home-care service centre"),
+                rule,
+                kind="township-no-centre",
+                object_id=str(row["id"]),
+                object_name=str(row["name"]),
+                township=str(row["name"]),
+                measured=float(ok),
+                required=1.0,
+                unit="count",
+                passed=bool(ok),
+                reason=(
+                    "本乡镇（街道）没有养老服务中心",
+                    "no elderly service centre in this township",
+                ),
+                action=(
+                    "建设乡镇（街道）居家养老服务中心",
+                    "build a township home-care service centre",
+                ),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -347,19 +476,37 @@ def _subcentres(inputs: GapInputs, rule: Rule) -> list[Finding]:
         n = int(counts.get(row["id"], 0))
         out.append(
             finding(
-                rule, kind="township-needs-subcentre", object_id=str(row["id"]), object_name=str(row["name"]),
-                township=str(row["name"]), measured=float(n), required=2.0, unit="count", passed=n >= 2,
-                reason=(f"面积 {row['area_km2']:,.0f} km²、常住人口 {row['residents']:,.0f}，现有中心 {n} 个",
-                        f"{row['area_km2']:,.0f} km² and {row['residents']:,.0f} residents with {n} centre(s)"),
+                rule,
+                kind="township-needs-subcentre",
+                object_id=str(row["id"]),
+                object_name=str(row["name"]),
+                township=str(row["name"]),
+                measured=float(n),
+                required=2.0,
+                unit="count",
+                passed=n >= 2,
+                reason=(
+                    f"面积 {row['area_km2']:,.0f} km²、常住人口 {row['residents']:,.0f}，现有中心 {n} 个",
+                    f"{row['area_km2']:,.0f} km² and {row['residents']:,.0f} residents with {n} centre(s)",
+                ),
                 action=("按区域和人口增建分中心", "add a sub-centre by area and population"),
             )
-        )  # fmt: skip
+        )
     short = sum(1 for f in out if f.status == "fail")
     verdict = _county(
-        inputs, rule, "subcentres", float(short), 0.0, "count", short == 0,
-        (f"{len(out)} 个大乡镇中 {short} 个缺分中心", f"{short} of {len(out)} large townships lack a sub-centre"),
+        inputs,
+        rule,
+        "subcentres",
+        float(short),
+        0.0,
+        "count",
+        short == 0,
+        (
+            f"{len(out)} 个大乡镇中 {short} 个缺分中心",
+            f"{short} of {len(out)} large townships lack a sub-centre",
+        ),
         higher_is_better=False,
-    )  # fmt: skip
+    )
     return [verdict, *out]
 
 
@@ -374,17 +521,38 @@ def _complex_3000(inputs: GapInputs, rule: Rule) -> list[Finding]:
         known = bool(np.isfinite(floor))
         out.append(
             finding(
-                rule, kind="township-centre-under-3000", object_id=str(row["id"]), object_name=str(row["name"]),
-                township=str(row["name"]), measured=floor if known else 0.0, required=target, unit="m2",
-                passed=known and floor >= target, severity="advisory",
-                reason=(f"最大的乡镇中心 {floor:,.0f} m²" if known else "没有乡镇中心",
-                        f"largest township centre {floor:,.0f} m²" if known else "no township centre"),
+                rule,
+                kind="township-centre-under-3000",
+                object_id=str(row["id"]),
+                object_name=str(row["name"]),
+                township=str(row["name"]),
+                measured=floor if known else 0.0,
+                required=target,
+                unit="m2",
+                passed=known and floor >= target,
+                severity="advisory",
+                reason=(
+                    f"最大的乡镇中心 {floor:,.0f} m²" if known else "没有乡镇中心",
+                    f"largest township centre {floor:,.0f} m²" if known else "no township centre",
+                ),
             )
-        )  # fmt: skip
+        )
     short = sum(1 for f in out if f.status == "fail")
-    verdict = _county(inputs, rule, "complex-3000", float(short), 0.0, "count", short == 0,
-                      (f"{short} 个乡镇没有3000 m²以上综合中心", f"{short} townships lack a centre of {target:,.0f} m²"),
-                      higher_is_better=False, severity="advisory")  # fmt: skip
+    verdict = _county(
+        inputs,
+        rule,
+        "complex-3000",
+        float(short),
+        0.0,
+        "count",
+        short == 0,
+        (
+            f"{short} 个乡镇没有3000 m²以上综合中心",
+            f"{short} townships lack a centre of {target:,.0f} m²",
+        ),
+        higher_is_better=False,
+        severity="advisory",
+    )
     return [verdict, *out]
 
 
@@ -397,19 +565,41 @@ def _jingloyuan(inputs: GapInputs, rule: Rule) -> list[Finding]:
         small = bool(np.isfinite(beds) and beds < limit)
         out.append(
             finding(
-                rule, kind="jingloyuan-convert" if small else "jingloyuan-upgrade", object_id=str(f["id"]),
-                object_name=str(f["name"]), township=inputs.township_name(str(f["in_township"])),
-                measured=beds, required=limit, unit="beds", passed=not small if np.isfinite(beds) else None,
-                reason=(f"床位 {beds:,.0f} 张，不足 {limit:,.0f} 张", f"{beds:,.0f} beds, under {limit:,.0f}")
-                if small else (f"床位 {beds:,.0f} 张", f"{beds:,.0f} beds"),
-                action=("整改并向社会开放（转型）", "rectify and open to the public (convert)") if small
+                rule,
+                kind="jingloyuan-convert" if small else "jingloyuan-upgrade",
+                object_id=str(f["id"]),
+                object_name=str(f["name"]),
+                township=inputs.township_name(str(f["in_township"])),
+                measured=beds,
+                required=limit,
+                unit="beds",
+                passed=not small if np.isfinite(beds) else None,
+                reason=(
+                    f"床位 {beds:,.0f} 张，不足 {limit:,.0f} 张",
+                    f"{beds:,.0f} beds, under {limit:,.0f}",
+                )
+                if small
+                else (f"床位 {beds:,.0f} 张", f"{beds:,.0f} beds"),
+                action=("整改并向社会开放（转型）", "rectify and open to the public (convert)")
+                if small
                 else ("提升至国家二级标准", "upgrade to national level 2"),
             )
-        )  # fmt: skip
+        )
     n_small = sum(1 for f in out if f.kind == "jingloyuan-convert")
-    verdict = _county(inputs, rule, "jingloyuan", float(n_small), 0.0, "count", n_small == 0,
-                      (f"{n_small} 所敬老院不足 {limit:,.0f} 张床位，需整改", f"{n_small} 敬老院 have under {limit:,.0f} beds and must be rectified"),
-                      higher_is_better=False)  # fmt: skip
+    verdict = _county(
+        inputs,
+        rule,
+        "jingloyuan",
+        float(n_small),
+        0.0,
+        "count",
+        n_small == 0,
+        (
+            f"{n_small} 所敬老院不足 {limit:,.0f} 张床位，需整改",
+            f"{n_small} 敬老院 have under {limit:,.0f} beds and must be rectified",
+        ),
+        higher_is_better=False,
+    )
     return [verdict, *out]
 
 
@@ -419,10 +609,20 @@ def _mutual_aid(inputs: GapInputs, rule: Rule) -> list[Finding]:
     have = set(inputs.facilities.loc[inputs.facilities["tier"] == "mutual_aid", "village"])
     share = _share(float(rural["id"].isin(have).sum()), len(rural))
     return [
-        _county(inputs, rule, "mutual-aid-coverage", share, target, "share", _ge(share, target),
-                (f"{len(rural)} 个行政村中 {int(rural['id'].isin(have).sum())} 个有互助点或幸福院",
-                 f"{int(rural['id'].isin(have).sum())} of {len(rural)} rural villages have a mutual-aid point or 幸福院"))
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "mutual-aid-coverage",
+            share,
+            target,
+            "share",
+            _ge(share, target),
+            (
+                f"{len(rural)} 个行政村中 {int(rural['id'].isin(have).sum())} 个有互助点或幸福院",
+                f"{int(rural['id'].isin(have).sum())} of {len(rural)} rural villages have a mutual-aid point or 幸福院",
+            ),
+        )
+    ]
 
 
 # --- beds and institutions ------------------------------------------------------------------------
@@ -433,14 +633,39 @@ def _nursing_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
     inst = inputs.institutions()
     beds, nursing = float(inst["beds"].fillna(0).sum()), float(inst["nursing_beds"].fillna(0).sum())
     if beds == 0 or inst["nursing_beds"].isna().all():
-        return [_county(inputs, rule, "nursing-share", None, target, "share", None,
-                        ("没有床位或护理型床位数据", "no bed or nursing-bed figures in the register"))]  # fmt: skip
+        return [
+            _county(
+                inputs,
+                rule,
+                "nursing-share",
+                None,
+                target,
+                "share",
+                None,
+                ("没有床位或护理型床位数据", "no bed or nursing-bed figures in the register"),
+            )
+        ]
     share = nursing / beds
     return [
-        _county(inputs, rule, "nursing-share", share, target, "share", _ge(share, target),
-                (f"护理型床位 {nursing:,.0f} / 总床位 {beds:,.0f}", f"{nursing:,.0f} nursing beds of {beds:,.0f}"),
-                detail={"beds": beds, "nursing_beds": nursing, "nursing_beds_needed": max(target * beds - nursing, 0.0)})
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "nursing-share",
+            share,
+            target,
+            "share",
+            _ge(share, target),
+            (
+                f"护理型床位 {nursing:,.0f} / 总床位 {beds:,.0f}",
+                f"{nursing:,.0f} nursing beds of {beds:,.0f}",
+            ),
+            detail={
+                "beds": beds,
+                "nursing_beds": nursing,
+                "nursing_beds_needed": max(target * beds - nursing, 0.0),
+            },
+        )
+    ]
 
 
 def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -449,11 +674,22 @@ def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
     older = float(inputs.county["older"])
     rate = beds / older * 1000 if older else float("nan")
     return [
-        _county(inputs, rule, "beds-per-1000", rate, target, "per_1000_older", _ge(rate, target),
-                (f"{beds:,.0f} 张床位 / {older:,.0f} 名老年人", f"{beds:,.0f} beds for {older:,.0f} older residents"),
-                severity="required" if rule.binding else "advisory",
-                detail={"beds": beds, "beds_needed": max(target * older / 1000 - beds, 0.0)})
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "beds-per-1000",
+            rate,
+            target,
+            "per_1000_older",
+            _ge(rate, target),
+            (
+                f"{beds:,.0f} 张床位 / {older:,.0f} 名老年人",
+                f"{beds:,.0f} beds for {older:,.0f} older residents",
+            ),
+            severity="required" if rule.binding else "advisory",
+            detail={"beds": beds, "beds_needed": max(target * older / 1000 - beds, 0.0)},
+        )
+    ]
 
 
 def _county_public(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -461,9 +697,20 @@ def _county_public(inputs: GapInputs, rule: Rule) -> list[Finding]:
     f = inputs.facilities
     big = f[(f["tier"] == "county") & (f["beds"].fillna(0) >= size)]
     return [
-        _county(inputs, rule, "county-public-200", float(len(big)), need, "count", len(big) >= need,
-                (f"{len(big)} 所县级公办机构达到 {size:,.0f} 张床位", f"{len(big)} county public institutions with {size:,.0f}+ beds"))
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "county-public-200",
+            float(len(big)),
+            need,
+            "count",
+            len(big) >= need,
+            (
+                f"{len(big)} 所县级公办机构达到 {size:,.0f} 张床位",
+                f"{len(big)} county public institutions with {size:,.0f}+ beds",
+            ),
+        )
+    ]
 
 
 def _regional(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -472,11 +719,21 @@ def _regional(inputs: GapInputs, rule: Rule) -> list[Finding]:
     beds = float(regional["beds"].fillna(0).sum())
     ok = len(regional) >= homes and beds >= total
     return [
-        _county(inputs, rule, "regional-homes", float(len(regional)), homes, "count", ok,
-                (f"现有区域性养老服务中心 {len(regional)} 所、{beds:,.0f} 张床位；目标 {homes:g} 所、{total:,.0f} 张",
-                 f"{len(regional)} regional homes with {beds:,.0f} beds; target {homes:g} homes, {total:,.0f} beds"),
-                detail={"beds": beds, "beds_target": total, "beds_short": max(total - beds, 0.0)})
-    ]  # fmt: skip
+        _county(
+            inputs,
+            rule,
+            "regional-homes",
+            float(len(regional)),
+            homes,
+            "count",
+            ok,
+            (
+                f"现有区域性养老服务中心 {len(regional)} 所、{beds:,.0f} 张床位；目标 {homes:g} 所、{total:,.0f} 张",
+                f"{len(regional)} regional homes with {beds:,.0f} beds; target {homes:g} homes, {total:,.0f} beds",
+            ),
+            detail={"beds": beds, "beds_target": total, "beds_short": max(total - beds, 0.0)},
+        )
+    ]
 
 
 def _dementia_beds(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -486,8 +743,18 @@ def _dementia_beds(inputs: GapInputs, rule: Rule) -> list[Finding]:
     target = rule.value()
     beds = float(inputs.facilities["dementia_beds"].fillna(0).sum())
     rate = beds / float(inputs.county["older"]) * 10000
-    return [_county(inputs, rule, "dementia-beds", rate, target, "per_10000_older", _ge(rate, target),
-                    (f"认知障碍床位 {beds:,.0f} 张", f"{beds:,.0f} dementia beds"))]  # fmt: skip
+    return [
+        _county(
+            inputs,
+            rule,
+            "dementia-beds",
+            rate,
+            target,
+            "per_10000_older",
+            _ge(rate, target),
+            (f"认知障碍床位 {beds:,.0f} 张", f"{beds:,.0f} dementia beds"),
+        )
+    ]
 
 
 def _dementia_zone(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -495,8 +762,18 @@ def _dementia_zone(inputs: GapInputs, rule: Rule) -> list[Finding]:
     if missing:
         return missing
     n = int((inputs.facilities["dementia_beds"].fillna(0) > 0).sum())
-    return [_county(inputs, rule, "dementia-zone", float(n), rule.value(), "count", n >= rule.value(),
-                    (f"{n} 所机构设有认知障碍照护床位", f"{n} institutions with dementia beds"))]  # fmt: skip
+    return [
+        _county(
+            inputs,
+            rule,
+            "dementia-zone",
+            float(n),
+            rule.value(),
+            "count",
+            n >= rule.value(),
+            (f"{n} 所机构设有认知障碍照护床位", f"{n} institutions with dementia beds"),
+        )
+    ]
 
 
 def _private_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -517,14 +794,25 @@ def _private_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
         ),
     ):
         target = rule.value(param)
-        out.append(_county(inputs, rule, f"private-share-{param}", measured, target, "share", _ge(measured, target),
-                           (f"民营{param}占比 {measured:.1%}", f"private share of {param}: {measured:.1%}")))  # fmt: skip
+        out.append(
+            _county(
+                inputs,
+                rule,
+                f"private-share-{param}",
+                measured,
+                target,
+                "share",
+                _ge(measured, target),
+                (f"民营{param}占比 {measured:.1%}", f"private share of {param}: {measured:.1%}"),
+            )
+        )
     return out
 
 
 def is_private(ownership: pd.Series) -> pd.Series:
-    """True where an ownership value (公办/民办, ...) names a private operator."""
-    return ownership.astype(str).str.contains("民办|私营|private", case=False, regex=True)
+    """True where an ownership value (公办/民办, ...) names a private operator
+    (:mod:`carecircle.rules.ownership`; unknown values were refused on reading)."""
+    return pd.Series(ownership_words.is_private(ownership), index=ownership.index, dtype=bool)
 
 
 def _medical(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -536,9 +824,21 @@ def _medical(inputs: GapInputs, rule: Rule) -> list[Finding]:
     yes = big["has_medical"].astype(str).str.lower().isin({"1", "true", "yes", "是", "有"})
     share = _share(float(yes.sum()), len(big))
     target = rule.value("share")
-    return [_county(inputs, rule, "medical-100", share, target, "share", _ge(share, target),
-                    (f"{len(big)} 所百床以上机构中 {int(yes.sum())} 所内设医疗机构",
-                     f"{int(yes.sum())} of {len(big)} institutions with 100+ beds have a medical unit"))]  # fmt: skip
+    return [
+        _county(
+            inputs,
+            rule,
+            "medical-100",
+            share,
+            target,
+            "share",
+            _ge(share, target),
+            (
+                f"{len(big)} 所百床以上机构中 {int(yes.sum())} 所内设医疗机构",
+                f"{int(yes.sum())} of {len(big)} institutions with 100+ beds have a medical unit",
+            ),
+        )
+    ]
 
 
 def _land_per_capita(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -547,12 +847,35 @@ def _land_per_capita(inputs: GapInputs, rule: Rule) -> list[Finding]:
         return missing
     urban = float(inputs.townships.loc[inputs.townships["kind"] == "街道", "residents"].sum())
     if urban == 0:
-        return [_county(inputs, rule, "land-per-capita", None, rule.value(), "m2_per_person", None,
-                        ("无街道（城镇）人口", "no urban (街道) residents to divide by"))]  # fmt: skip
+        return [
+            _county(
+                inputs,
+                rule,
+                "land-per-capita",
+                None,
+                rule.value(),
+                "m2_per_person",
+                None,
+                ("无街道（城镇）人口", "no urban (街道) residents to divide by"),
+            )
+        ]
     land = float(inputs.facilities["land_m2"].fillna(0).sum())
     rate = land / urban
-    return [_county(inputs, rule, "land-per-capita", rate, rule.value(), "m2_per_person", _ge(rate, rule.value()),
-                    (f"养老设施用地 {land:,.0f} m² / 城镇人口 {urban:,.0f}", f"{land:,.0f} m² of land for {urban:,.0f} urban residents"))]  # fmt: skip
+    return [
+        _county(
+            inputs,
+            rule,
+            "land-per-capita",
+            rate,
+            rule.value(),
+            "m2_per_person",
+            _ge(rate, rule.value()),
+            (
+                f"养老设施用地 {land:,.0f} m² / 城镇人口 {urban:,.0f}",
+                f"{land:,.0f} m² of land for {urban:,.0f} urban residents",
+            ),
+        )
+    ]
 
 
 def _staff(inputs: GapInputs, rule: Rule) -> list[Finding]:
@@ -563,8 +886,21 @@ def _staff(inputs: GapInputs, rule: Rule) -> list[Finding]:
     needed = _workers_needed(
         rule, float(inputs.institutions()["beds"].fillna(0).sum()), float(inputs.county["older"])
     )
-    return [_county(inputs, rule, "social-workers", workers, needed, "count", _ge(workers, needed),
-                    (f"社会工作者 {workers:,.0f} 名，需 {needed:,.0f} 名", f"{workers:,.0f} social workers, {needed:,.0f} needed"))]  # fmt: skip
+    return [
+        _county(
+            inputs,
+            rule,
+            "social-workers",
+            workers,
+            needed,
+            "count",
+            _ge(workers, needed),
+            (
+                f"社会工作者 {workers:,.0f} 名，需 {needed:,.0f} 名",
+                f"{workers:,.0f} social workers, {needed:,.0f} needed",
+            ),
+        )
+    ]
 
 
 def _workers_needed(rule: Rule, beds: float, older: float) -> float:
@@ -596,8 +932,21 @@ def _minqing(inputs: GapInputs, rule: Rule) -> list[Finding]:
     for name, measured in measures.items():
         target = rule.value(name)
         unit = "count" if name == "regional_centres" else "share"
-        out.append(_county(inputs, rule, f"minqing-{name}", measured, target, unit, _ge(measured, target),
-                           (f"{rule.params[name].name_zh}：{measured:.3g}", f"{rule.params[name].name_en}: {measured:.3g}")))  # fmt: skip
+        out.append(
+            _county(
+                inputs,
+                rule,
+                f"minqing-{name}",
+                measured,
+                target,
+                unit,
+                _ge(measured, target),
+                (
+                    f"{rule.params[name].name_zh}：{measured:.3g}",
+                    f"{rule.params[name].name_en}: {measured:.3g}",
+                ),
+            )
+        )
     return out
 
 
@@ -616,16 +965,34 @@ def _rushan(inputs: GapInputs, rule: Rule) -> list[Finding]:
         ),
     }
     return [
-        _county(inputs, rule, f"rushan-{name}", m, rule.value(name), "share", _ge(m, rule.value(name)),
-                (f"{rule.params[name].name_zh}：{m:.1%}", f"{rule.params[name].name_en}: {m:.1%}"))
+        _county(
+            inputs,
+            rule,
+            f"rushan-{name}",
+            m,
+            rule.value(name),
+            "share",
+            _ge(m, rule.value(name)),
+            (f"{rule.params[name].name_zh}：{m:.1%}", f"{rule.params[name].name_en}: {m:.1%}"),
+        )
         for name, m in measures.items()
-    ]  # fmt: skip
+    ]
 
 
 def _meal_points(inputs: GapInputs, rule: Rule) -> list[Finding]:
     n = float((inputs.facilities["tier"] == "meal").sum())
-    return [_county(inputs, rule, "meal-points", n, rule.value(), "count", n >= rule.value(),
-                    (f"助餐服务场所 {n:,.0f} 个", f"{n:,.0f} meal-service sites"))]  # fmt: skip
+    return [
+        _county(
+            inputs,
+            rule,
+            "meal-points",
+            n,
+            rule.value(),
+            "count",
+            n >= rule.value(),
+            (f"助餐服务场所 {n:,.0f} 个", f"{n:,.0f} meal-service sites"),
+        )
+    ]
 
 
 EVALUATORS: Mapping[str, Evaluator] = {

@@ -1,4 +1,5 @@
-"""GCJ-02 ("Mars coordinates", used by Gaode/Amap, Tencent and Google Maps China) <-> WGS84.
+"""GCJ-02 ("Mars coordinates", used by Gaode/Amap, Tencent and Google Maps China) and BD-09
+(Baidu Maps) <-> WGS84.
 
 GCJ-02 is WGS84 plus a deliberate, smoothly varying offset of a few hundred metres. pyproj does not
 know it. The forward formula below is the one published in the leaked reference implementation
@@ -11,7 +12,11 @@ PyPI holds several scalar implementations (eviltransform, prcoords, coordTransfo
 vectorised over numpy arrays and most are unmaintained or stop at a one-step (1-2 m) inverse, so the
 formula, which is short, is implemented here on arrays.
 
-Outside China there is no shift. "China" is the rectangle the published implementations use
+BD-09 is Baidu's further offset of GCJ-02 (a small rotation and shift, about 1 km in all): the
+forward formula is the one every open implementation uses; :func:`bd09_to_gcj02` inverts it by the
+same fixed-point iteration, then :func:`gcj02_to_wgs84` removes the GCJ-02 offset.
+
+Outside China there is no GCJ-02 shift. "China" is the rectangle the published implementations use
 (73.66-135.05 E, 3.86-53.55 N), so a point in a neighbouring country inside that box would be
 shifted: declare ``coords: gcj02`` only for data taken from a Chinese map service.
 """
@@ -21,7 +26,15 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["gcj02_to_wgs84", "in_china", "wgs84_to_gcj02"]
+__all__ = [
+    "bd09_to_gcj02",
+    "bd09_to_wgs84",
+    "gcj02_to_bd09",
+    "gcj02_to_wgs84",
+    "in_china",
+    "wgs84_to_bd09",
+    "wgs84_to_gcj02",
+]
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
@@ -99,3 +112,49 @@ def gcj02_to_wgs84(
             break
     shift = in_china(g_lon, g_lat)
     return np.where(shift, w_lon, g_lon), np.where(shift, w_lat, g_lat)
+
+
+_X_PI = np.pi * 3000.0 / 180.0
+
+
+def gcj02_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """GCJ-02 longitudes/latitudes (degrees, any shape) to Baidu's BD-09."""
+    x, y = np.broadcast_arrays(np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64))
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _X_PI)
+    return z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006
+
+
+def bd09_to_gcj02(
+    lon: npt.ArrayLike, lat: npt.ArrayLike, *, tolerance_deg: float = 1e-10, max_steps: int = 20
+) -> tuple[FloatArray, FloatArray]:
+    """BD-09 longitudes/latitudes (degrees, any shape) to GCJ-02.
+
+    Starts from the published approximate inverse and refines it by fixed-point iteration
+    ``g <- g + (b - gcj02_to_bd09(g))`` until no coordinate moves by more than ``tolerance_deg``.
+    """
+    b_lon, b_lat = np.broadcast_arrays(
+        np.array(lon, dtype=np.float64), np.array(lat, dtype=np.float64)
+    )
+    x, y = b_lon - 0.0065, b_lat - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _X_PI)
+    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(max_steps):
+        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
+        d_lon, d_lat = b_lon - f_lon, b_lat - f_lat
+        g_lon, g_lat = g_lon + d_lon, g_lat + d_lat
+        moved = np.nanmax(np.abs(np.concatenate([d_lon.ravel(), d_lat.ravel()])), initial=0.0)
+        if moved < tolerance_deg:
+            break
+    return g_lon, g_lat
+
+
+def bd09_to_wgs84(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """BD-09 (Baidu) longitudes/latitudes to WGS84: BD-09 -> GCJ-02 -> WGS84."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def wgs84_to_bd09(lon: npt.ArrayLike, lat: npt.ArrayLike) -> tuple[FloatArray, FloatArray]:
+    """WGS84 longitudes/latitudes to BD-09 (Baidu): WGS84 -> GCJ-02 -> BD-09."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))

@@ -13,8 +13,9 @@ What Chinese data brings with it, and what happens to it here:
 - Land in 亩: a column mapped to ``land_mu`` becomes ``land_m2`` (× ``policy.MU_M2``).
 - CRS: whatever the file declares (EPSG:4326, EPSG:4490 CGCS2000, CGCS2000 Gauss-Krüger zones
   EPSG:4513-4554, ...); a file that declares none is refused with a guess from its coordinates.
-- GCJ-02 (Gaode/Amap) longitudes/latitudes, when the scenario says ``coords: gcj02``: converted
-  to WGS84 (``carecircle.sources.coords``) and counted in ``gdf.attrs["gcj02_converted"]``.
+- GCJ-02 (Gaode/Amap) or BD-09 (Baidu) longitudes/latitudes, when the scenario says ``coords:
+  gcj02`` or ``coords: bd09``: converted to WGS84 (``carecircle.sources.coords``) and counted in
+  ``gdf.attrs["gcj02_converted"]`` (``"bd09_converted"``).
 """
 
 from __future__ import annotations
@@ -37,17 +38,19 @@ from pyproj import CRS
 
 from carecircle import guard
 from carecircle.errors import DataError, ScenarioError, excerpt
-from carecircle.planning.policy import MU_M2
+from carecircle.rules import MU_M2, ownership
 from carecircle.scenario import InputLimits, LayerSource, Scenario
 from carecircle.sources import coords
 
 __all__ = [
     "SCHEMAS",
+    "LayerRead",
     "LayerSchema",
     "check_columns",
     "column_problems",
     "layer_columns",
     "layer_names",
+    "load_layer",
     "read_layer",
     "read_table",
     "working_crs",
@@ -141,18 +144,52 @@ SCHEMAS: Mapping[str, LayerSchema] = {
 }
 
 
+@dataclass(frozen=True)
+class LayerRead:
+    """A layer as read and checked (``frame``), with what the reading did to it."""
+
+    frame: gpd.GeoDataFrame
+    repaired_geometries: int
+    encoding: str
+    gcj02_converted: int
+    bd09_converted: int
+    polygons_as_points: int
+
+    def report(self) -> dict[str, Any]:
+        """What the reading did, as plain data."""
+        return {
+            "repaired_geometries": self.repaired_geometries,
+            "encoding": self.encoding,
+            "gcj02_converted": self.gcj02_converted,
+            "bd09_converted": self.bd09_converted,
+            "polygons_as_points": self.polygons_as_points,
+        }
+
+
 def read_layer(
     spec: LayerSource, *, kind: str, to_crs: CRS | str, limits: InputLimits | None = None
 ) -> gpd.GeoDataFrame:
+    """Read one layer, map its columns, check it and project it (see :func:`load_layer`).
+
+    For notebooks, the frame's ``attrs`` say what was done (:meth:`LayerRead.report`):
+    ``repaired_geometries`` (invalid ones made valid), ``encoding`` (and how it was chosen),
+    ``gcj02_converted`` / ``bd09_converted`` and, for point layers given as polygons,
+    ``polygons_as_points``. The pipeline uses :func:`load_layer`'s typed report instead.
+    """
+    read = load_layer(spec, kind=kind, to_crs=to_crs, limits=limits)
+    read.frame.attrs.update(read.report())
+    return read.frame
+
+
+def load_layer(
+    spec: LayerSource, *, kind: str, to_crs: CRS | str, limits: InputLimits | None = None
+) -> LayerRead:
     """Read one layer, map its columns, check it and project it.
 
-    Returns a GeoDataFrame with the canonical columns of ``SCHEMAS[kind]`` that the source has
-    (required ones always) and the geometry in ``to_crs``. ``gdf.attrs`` reports what was done:
-    ``repaired_geometries`` (invalid ones made valid), ``encoding`` (and how it was chosen),
-    ``gcj02_converted`` and, for point layers given as polygons, ``polygons_as_points``.
-
-    ``limits`` (the scenario's, else the defaults) bound the file's size, rows, decompressed size
-    and text lengths; they are checked before the heavy read.
+    The frame has the canonical columns of ``SCHEMAS[kind]`` that the source has (required ones
+    always) and the geometry in ``to_crs``. ``limits`` (the scenario's, else the defaults) bound
+    the file's size, rows, decompressed size and text lengths; they are checked before the heavy
+    read.
     """
     schema = SCHEMAS[kind]
     path = Path(spec.path)
@@ -164,24 +201,24 @@ def read_layer(
             f"{path}: 图层为空 / layer {kind!r} has no features; check the file and the layer name"
         )
     frame = _coerce(frame, schema, path, bounds.field_chars)
+    _check_ownership(frame, spec, path)
     frame = _land_in_m2(frame, path)
-    frame = _repair(frame, path)
+    frame, repaired = _repair(frame, path)
     _check_geometry_types(frame, schema, path, kind)
     if "id" in frame.columns:
         _check_unique(frame["id"], path, kind, spec)
     converted = 0
-    if spec.coords == "gcj02":
-        frame, converted = _from_gcj02(frame)
+    if spec.coords in ("gcj02", "bd09"):
+        frame, converted = _from_chinese_map(frame, spec.coords)
     frame, as_points = _as_points(frame) if schema.geometry == "point" else (frame, 0)
-    attrs = {
-        "repaired_geometries": frame.attrs.get("repaired_geometries", 0),
-        "encoding": encoding,
-        "gcj02_converted": converted,
-        "polygons_as_points": as_points,
-    }
-    frame = frame.to_crs(to_crs)
-    frame.attrs.update(attrs)
-    return frame
+    return LayerRead(
+        frame=frame.to_crs(to_crs),
+        repaired_geometries=repaired,
+        encoding=encoding,
+        gcj02_converted=converted if spec.coords == "gcj02" else 0,
+        bd09_converted=converted if spec.coords == "bd09" else 0,
+        polygons_as_points=as_points,
+    )
 
 
 @dataclass(frozen=True)
@@ -677,6 +714,24 @@ def _as_text(value: object) -> str:
     return str(value).strip()
 
 
+def _check_ownership(frame: gpd.GeoDataFrame, spec: LayerSource, path: Path) -> None:
+    """Ownership values must be known words: a guess would move private shares and quotas."""
+    if "ownership" not in frame.columns:
+        return
+    unknown = ownership.unknown_ownership(frame["ownership"])
+    if not unknown:
+        return
+    column = next((k for k, v in spec.columns.items() if v == "ownership"), "ownership")
+    listing = ", ".join(excerpt(v, 20) for v in unknown[:5])
+    private = "、".join(k for k, v in ownership.OWNERSHIP.items() if v == "private")
+    public = "、".join(k for k, v in ownership.OWNERSHIP.items() if v == "public")
+    raise DataError(
+        f"{path}: 列 {excerpt(column, 30)} 中有无法识别的机构性质 / unknown ownership value(s) in "
+        f"column {excerpt(column, 30)}: {listing}; use one of 民办 (private: {private}) or 公办 "
+        f"(public: {public})"
+    )
+
+
 def _land_in_m2(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     """Land given in 亩 becomes m²; where both are given they must agree (within 1 %)."""
     if "land_mu" not in frame.columns:
@@ -696,22 +751,21 @@ def _land_in_m2(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
     return frame.drop(columns=["land_mu"]).assign(land_m2=from_mu)
 
 
-def _from_gcj02(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
-    """GCJ-02 longitudes/latitudes to WGS84 (the result is in EPSG:4326)."""
+def _from_chinese_map(frame: gpd.GeoDataFrame, system: str) -> tuple[gpd.GeoDataFrame, int]:
+    """GCJ-02 (Gaode/Amap) or BD-09 (Baidu) longitudes/latitudes to WGS84 (in EPSG:4326)."""
     frame = frame.to_crs("EPSG:4326")
+    to_wgs84 = coords.bd09_to_wgs84 if system == "bd09" else coords.gcj02_to_wgs84
 
     def shift(xy: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-        lon, lat = coords.gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+        lon, lat = to_wgs84(xy[:, 0], xy[:, 1])
         return np.column_stack([lon, lat])
 
     geoms = frame.geometry.to_numpy()
     inside = shapely.get_coordinates(geoms)
     n = int(coords.in_china(inside[:, 0], inside[:, 1]).sum())
-    attrs = dict(frame.attrs)
     frame = frame.set_geometry(
         gpd.GeoSeries(shapely.transform(geoms, shift), index=frame.index, crs=4326)
     )
-    frame.attrs.update(attrs)
     return frame, n
 
 
@@ -719,14 +773,14 @@ def _as_points(frame: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     """Point layers given as polygons (building footprints) use a point inside each polygon."""
     polys = frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
     if polys.any():
-        attrs = dict(frame.attrs)
         frame = frame.copy()
         frame.loc[polys, "geometry"] = frame.geometry[polys].representative_point()
-        frame.attrs.update(attrs)
     return frame, int(polys.sum())
 
 
-def _repair(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
+def _repair(frame: gpd.GeoDataFrame, path: Path) -> tuple[gpd.GeoDataFrame, int]:
+    """Refuse features without geometry or with non-finite coordinates; make invalid ones
+    valid, and say how many."""
     empty = frame.geometry.isna() | frame.geometry.is_empty
     if empty.any():
         raise DataError(
@@ -749,8 +803,7 @@ def _repair(frame: gpd.GeoDataFrame, path: Path) -> gpd.GeoDataFrame:
         log.warning("%s: repaired %d invalid geometries", path, repaired)
         frame = frame.copy()
         frame.loc[invalid, "geometry"] = shapely.make_valid(frame.geometry[invalid].to_numpy())
-    frame.attrs["repaired_geometries"] = repaired
-    return frame
+    return frame, repaired
 
 
 def _check_unique(ids: pd.Series, path: Path, kind: str, spec: LayerSource) -> None:

@@ -28,7 +28,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 import warnings
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -46,6 +45,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
 
 from carecircle import guard
+from carecircle.atomic import atomic_file
 from carecircle.engine.graph import TravelGraph
 from carecircle.engine.roads import (
     TAG_KEYS,
@@ -401,11 +401,11 @@ def _checked_bbox(bbox: Any) -> tuple[float, float, float, float]:
 
 def _cache_key(source: NetworkSource) -> str:
     """A digest of what the arrays depend on: the input's bytes (or query) and the reader."""
-    import carecircle
+    from carecircle._version import __version__
 
     parts: dict[str, Any] = {
         "format": _CACHE_FORMAT,
-        "carecircle": carecircle.__version__,
+        "carecircle": __version__,
         "osmnx": ox.__version__,
         "tags": [*TAG_KEYS, *_EXTRA_WAY_TAGS],
     }
@@ -435,14 +435,10 @@ def _store_entry(entry: Path, net: RoadNetwork) -> None:
     meta["tags"] = list(t.tags)
     arrays["meta"] = np.array(json.dumps(meta, ensure_ascii=False))
     try:
-        entry.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=entry.parent, suffix=".tmp", delete=False) as f:
+        with atomic_file(entry) as tmp, tmp.open("wb") as f:
             np.savez(f, **arrays)
-        os.replace(f.name, entry)
     except OSError as exc:
         log.warning("could not write the road cache %s (%s); continuing without it", entry, exc)
-        with contextlib.suppress(OSError, UnboundLocalError):
-            os.unlink(f.name)
 
 
 def _load_entry(entry: Path) -> RoadNetwork | None:

@@ -46,7 +46,7 @@ import shapely
 
 from carecircle import guard
 from carecircle.errors import DataError, InputFileNotFound, excerpt
-from carecircle.planning.landuse import CODE_PATTERN, land_use, normalise_code
+from carecircle.rules import CODE_PATTERN, land_use, normalise_code
 from carecircle.scenario import (
     IGNORE,
     TIERS,
@@ -106,9 +106,18 @@ LIMITS: Mapping[str, float] = {
 MAX_OUTSIDE_M = 50_000.0
 
 FACILITY_FIELDS = (
-    "id", "name", "type", "tier", "beds", "nursing_beds", "floor_m2", "land_m2", "land_use",
-    "ownership", "level",
-)  # fmt: skip
+    "id",
+    "name",
+    "type",
+    "tier",
+    "beds",
+    "nursing_beds",
+    "floor_m2",
+    "land_m2",
+    "land_use",
+    "ownership",
+    "level",
+)
 PROJECT_FIELDS = ("id", "name", "gross_floor_m2", "households", "elderly_floor_m2", "level")
 _PROJECT_NUMBERS = ("gross_floor_m2", "households", "elderly_floor_m2")
 
@@ -486,13 +495,22 @@ def _split(path: Path, table: _Table) -> dict[Part, _Table | None]:
         i = int(np.flatnonzero(kinds.isna().to_numpy())[0])
         value = frame["record"].iloc[i]
         raise _bad(
-            path, frame, i, (f"记录类型 {excerpt(value)} 无法识别", f"unknown record value {excerpt(value)}"),
+            path,
+            frame,
+            i,
+            (f"记录类型 {excerpt(value)} 无法识别", f"unknown record value {excerpt(value)}"),
             f"use one of {', '.join(RECORD_VALUES)}",
-        )  # fmt: skip
+        )
     return {
-        part: _Table(frame[kinds == part].reset_index(drop=True), table.layer, table.is_table, table.columns, table.absent)
+        part: _Table(
+            frame[kinds == part].reset_index(drop=True),
+            table.layer,
+            table.is_table,
+            table.columns,
+            table.absent,
+        )
         for part in ("facility", "project")
-    }  # fmt: skip
+    }
 
 
 def _bad(path: Path, frame: pd.DataFrame, i: int, problem: tuple[str, str], fix: str) -> DataError:
@@ -533,10 +551,16 @@ def _numbers(path: Path, frame: gpd.GeoDataFrame, fields: tuple[str, ...]) -> No
             i = int(np.flatnonzero(over)[0])
             value = float(frame[col].iloc[i])
             raise _bad(
-                path, frame, i, (f"{col} = {value:,.0f} 超出合理范围", f"{col} = {value:,.0f} is beyond {limit:,.0f}"),
+                path,
+                frame,
+                i,
+                (
+                    f"{col} = {value:,.0f} 超出合理范围",
+                    f"{col} = {value:,.0f} is beyond {limit:,.0f}",
+                ),
                 "check the figure and its unit (m², not 亩; beds, not yuan); a real project this "
                 "large should be split into its phases",
-            )  # fmt: skip
+            )
 
 
 def _no_more_than(path: Path, frame: gpd.GeoDataFrame, part: str, whole: str) -> None:
@@ -547,9 +571,12 @@ def _no_more_than(path: Path, frame: gpd.GeoDataFrame, part: str, whole: str) ->
         i = int(np.flatnonzero(over)[0])
         a, b = float(frame[part].iloc[i]), float(frame[whole].iloc[i])
         raise _bad(
-            path, frame, i, (f"{part} {a:,.0f} 大于 {whole} {b:,.0f}", f"{part} {a:,.0f} exceeds {whole} {b:,.0f}"),
+            path,
+            frame,
+            i,
+            (f"{part} {a:,.0f} 大于 {whole} {b:,.0f}", f"{part} {a:,.0f} exceeds {whole} {b:,.0f}"),
             f"{part} is part of {whole}; correct one of them",
-        )  # fmt: skip
+        )
 
 
 def _ids(path: Path, frame: gpd.GeoDataFrame) -> None:
@@ -585,15 +612,23 @@ def _tier(path: Path, frame: gpd.GeoDataFrame, i: int, tiers: Mapping[str, str])
     if given:
         if given in TIERS:
             return given
-        raise _bad(path, frame, i, (f"层级 {excerpt(given)} 无法识别", f"unknown tier {excerpt(given)}"),
-                   f"use one of {', '.join(TIERS)}")  # fmt: skip
+        raise _bad(
+            path,
+            frame,
+            i,
+            (f"层级 {excerpt(given)} 无法识别", f"unknown tier {excerpt(given)}"),
+            f"use one of {', '.join(TIERS)}",
+        )
     if kind in tiers and tiers[kind] != IGNORE:
         return tiers[kind]
     known = ", ".join(list(tiers)[:8])
     raise _bad(
-        path, frame, i, (f"设施类型 {excerpt(kind)} 无法识别", f"unknown facility type {excerpt(kind)}"),
+        path,
+        frame,
+        i,
+        (f"设施类型 {excerpt(kind)} 无法识别", f"unknown facility type {excerpt(kind)}"),
         f"use a known type ({known}, ...) or map it to a tier under plan.types in the scenario",
-    )  # fmt: skip
+    )
 
 
 def _land_use(path: Path, frame: gpd.GeoDataFrame, i: int) -> str:
@@ -602,9 +637,15 @@ def _land_use(path: Path, frame: gpd.GeoDataFrame, i: int) -> str:
         return ""
     if land_use(raw) is None:
         raise _bad(
-            path, frame, i, (f"用地代码 {excerpt(raw)} 不在用地用海分类中", f"land-use code {excerpt(raw)} is not in the 用地用海分类"),
+            path,
+            frame,
+            i,
+            (
+                f"用地代码 {excerpt(raw)} 不在用地用海分类中",
+                f"land-use code {excerpt(raw)} is not in the 用地用海分类",
+            ),
             f"use {CODE_PATTERN}",
-        )  # fmt: skip
+        )
     return normalise_code(raw)
 
 
@@ -634,9 +675,12 @@ def _community(path: Path, frame: gpd.GeoDataFrame, i: int) -> bool:
     value = str(frame["level"].iloc[i]).strip().lower()
     if value not in COMMUNITY_LEVELS:
         raise _bad(
-            path, frame, i, (f"项目级别 {excerpt(value)} 无法识别", f"unknown project level {excerpt(value)}"),
+            path,
+            frame,
+            i,
+            (f"项目级别 {excerpt(value)} 无法识别", f"unknown project level {excerpt(value)}"),
             f"use one of {', '.join(repr(v) for v in COMMUNITY_LEVELS)}",
-        )  # fmt: skip
+        )
     return COMMUNITY_LEVELS[value]
 
 
@@ -649,9 +693,12 @@ def check_plan_fits(plan: Plan, boundary: gpd.GeoDataFrame, register_ids: set[st
     if clash:
         i = int(np.flatnonzero((plan.facilities["id"] == clash[0]).to_numpy())[0])
         raise _bad(
-            plan.path, plan.facilities, i, ("编号与现有设施重复", "the id is already a facility of the register"),
+            plan.path,
+            plan.facilities,
+            i,
+            ("编号与现有设施重复", "the id is already a facility of the register"),
             "give the planned facilities ids of their own (e.g. a prefix such as GH-)",
-        )  # fmt: skip
+        )
     area = shapely.union_all(boundary.geometry.to_numpy())
     for frame in (plan.facilities, plan.projects):
         if len(frame):
@@ -673,10 +720,16 @@ def _near(path: Path, frame: gpd.GeoDataFrame, area: shapely.Geometry, crs: obje
         "longitude and latitude look swapped; swap the coordinate columns (x: longitude, y: latitude)"
         if near_if_swapped
         else "check the coordinates and the CRS (a projected file needs its .prj or `crs:`; "
-        "Gaode/Amap coordinates need `coords: gcj02`)"
+        "Gaode/Amap coordinates need `coords: gcj02`, Baidu ones `coords: bd09`)"
     )
     km = f"{metres[i] / 1000:,.0f} km" if np.isfinite(metres[i]) else "far"
     raise _bad(
-        path, frame, i, (f"位置（{lon:.5f}, {lat:.5f}）远在县域之外", f"the site ({lon:.5f}, {lat:.5f}) is {km} outside the county (more than {MAX_OUTSIDE_M / 1000:.0f} km)"),
+        path,
+        frame,
+        i,
+        (
+            f"位置（{lon:.5f}, {lat:.5f}）远在县域之外",
+            f"the site ({lon:.5f}, {lat:.5f}) is {km} outside the county (more than {MAX_OUTSIDE_M / 1000:.0f} km)",
+        ),
         fix,
-    )  # fmt: skip
+    )

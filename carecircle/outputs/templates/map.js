@@ -126,11 +126,16 @@
     };
   };
 
-  cc.cellTooltip = function (feature, layer) {
+  // The tooltip of an uncovered square, for the circle judged at `minutes`.
+  cc.cellTooltip = function (minutes) {
+    return function (feature, layer) { cellTip(feature, layer, minutes); };
+  };
+
+  var cellTip = function (feature, layer, minutes) {
     var p = feature.properties;
     var n = Math.round(p.n).toLocaleString("en");
-    var zh = n + " 名老人在15分钟圈外";
-    var en = n + " older residents outside the circle";
+    var zh = n + " 名老人在" + minutes + "分钟圈外";
+    var en = n + " older residents outside the " + minutes + "-minute circle";
     if (p.m === null || p.m === undefined) {
       zh += "，无法步行到达照料中心";
       en += "; no care centre reachable on foot";

@@ -17,7 +17,7 @@ its scope:
 - every gap the gap finder found before the plan: closed (pass) or remaining (fail).
 
 Two structural checks always apply, whatever the scenario selects: ``site-in-county`` and
-``land-use-compatible`` (:mod:`carecircle.planning.landuse`).
+``land-use-compatible`` (:mod:`carecircle.rules.landuse`).
 
 A plan answers for what it changes. A county figure the plan leaves as it was (a plan of nursing
 homes does not move the village circle) is reported with severity ``advisory``: the county's
@@ -39,11 +39,11 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from carecircle.pipeline import Progress, RunResult, run_scenario
-from carecircle.planning import gaps, policy
+from carecircle import rules as policy
+from carecircle.pipeline import Progress, RunResult, read_inputs, run_scenario
+from carecircle.planning import gaps
 from carecircle.planning.findings import Finding, finding
-from carecircle.planning.landuse import land_use
-from carecircle.planning.policy import MU_M2, Citation, Rule
+from carecircle.rules import MU_M2, Citation, Rule, land_use
 from carecircle.scenario import Scenario
 from carecircle.sources.plan import Plan, check_plan_fits
 
@@ -85,20 +85,24 @@ LAND_USE_COMPATIBLE = Rule(
     description_en="Sites stand on social-welfare or community-service land, or on the idle "
     "public buildings, commercial/office/industrial/storage stock, idle housing or idle land the "
     "documents allow to be converted; farmland, forest, water and the like are refused. Codes "
-    "of the 用地用海分类 (see carecircle.planning.landuse).",
+    "of the 用地用海分类 (see carecircle.rules.landuse).",
     scope="facility",
     kind="S",
     params={},
     citations=(
         Citation("land-use-guide", "—", "社会福利用地"),
         Citation(_YQ, "二(一)1", "利用校网调整后闲置的中小学校、医改后闲置的乡镇卫生院"),
-        Citation(_YQ, "二(一)1", "对利用商业、办公、工业、仓储、教育、医疗存量房屋以及社区用房等举办养老机构"),
+        Citation(
+            _YQ,
+            "二(一)1",
+            "对利用商业、办公、工业、仓储、教育、医疗存量房屋以及社区用房等举办养老机构",
+        ),
         Citation(_YQ, "二(一)1", "鼓励利用闲置住宅改建养老机构"),
         Citation(_YQ, "二(二)6", "在农村利用闲置村办公楼、老年活动中心等进行改建或新建"),
         Citation(_YQ, "二(二)8", "鼓励村集体利用闲置存量土地建设养老机构"),
         Citation(_WZ, "第8项", "利用商业、办公、工业、仓储存量房屋以及社区用房等举办养老机构"),
     ),
-)  # fmt: skip
+)
 
 STRUCTURAL_RULES: Mapping[str, Rule] = {r.id: r for r in (SITE_IN_COUNTY, LAND_USE_COMPATIBLE)}
 
@@ -170,11 +174,11 @@ def review_plan(
     # stage) recommend sites and judge nothing here, so they are left out. The scenario itself,
     # siting section included (land per bed), still defines the rules.
     scoring = scenario.model_copy(update={"siting": None})
+    inputs = read_inputs(scoring) if before is None or len(plan.facilities_for_run()) else None
 
     def run(extra: Any = None) -> RunResult:
-        return replace(
-            run_scenario(scoring, extra_facilities=extra, progress=progress), scenario=scenario
-        )
+        scored = run_scenario(scoring, extra_facilities=extra, progress=progress, inputs=inputs)
+        return replace(scored, scenario=scenario)
 
     before = before if before is not None else run()
     check_plan_fits(plan, before.boundary, set(before.facilities["id"].astype(str)))
@@ -231,9 +235,14 @@ def _plan_finding(rule: Rule, row: pd.Series, scope: str, **kw: Any) -> Finding:
     """A finding on one row of the plan, naming where the row is in the file."""
     detail = {"plan_row": f"{row['row_zh']} / {row['row_en']}", **kw.pop("detail", {})}
     return finding(
-        rule, object_id=str(row["id"]), object_name=str(row["name"] or row["id"]),
-        township=str(row["township"]), scope=scope, detail=detail, **kw,
-    )  # fmt: skip
+        rule,
+        object_id=str(row["id"]),
+        object_name=str(row["name"] or row["id"]),
+        township=str(row["township"]),
+        scope=scope,
+        detail=detail,
+        **kw,
+    )
 
 
 def _objects(ctx: _Context) -> Iterable[tuple[str, pd.Series]]:
@@ -250,13 +259,26 @@ def _site_in_county(ctx: _Context) -> list[Finding]:
         inside = metres <= 0.0
         out.append(
             _plan_finding(
-                SITE_IN_COUNTY, row, scope, kind="site-location", measured=round(metres, 1),
-                required=0.0, unit="m", passed=inside, higher_is_better=False,
-                reason=("位于县域内", "inside the county") if inside
-                else (f"位于县界外 {metres:,.0f} 米", f"{metres:,.0f} m outside the county boundary"),
-                action=("", "") if inside else ("在本县域内另行选址", "find a site inside the county"),
+                SITE_IN_COUNTY,
+                row,
+                scope,
+                kind="site-location",
+                measured=round(metres, 1),
+                required=0.0,
+                unit="m",
+                passed=inside,
+                higher_is_better=False,
+                reason=("位于县域内", "inside the county")
+                if inside
+                else (
+                    f"位于县界外 {metres:,.0f} 米",
+                    f"{metres:,.0f} m outside the county boundary",
+                ),
+                action=("", "")
+                if inside
+                else ("在本县域内另行选址", "find a site inside the county"),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -267,22 +289,47 @@ def _land_use(ctx: _Context) -> list[Finding]:
         if entry is None:
             out.append(
                 _plan_finding(
-                    LAND_USE_COMPATIBLE, row, "facility", kind="land-use", measured=None,
-                    required=None, unit="", passed=None,
-                    reason=("方案未填用地代码", "the plan gives no land-use code; map a column to land_use"),
+                    LAND_USE_COMPATIBLE,
+                    row,
+                    "facility",
+                    kind="land-use",
+                    measured=None,
+                    required=None,
+                    unit="",
+                    passed=None,
+                    reason=(
+                        "方案未填用地代码",
+                        "the plan gives no land-use code; map a column to land_use",
+                    ),
                 )
-            )  # fmt: skip
+            )
             continue
         label = f"{entry.code} {entry.name_zh}"
         out.append(
             _plan_finding(
-                LAND_USE_COMPATIBLE, row, "facility", kind="land-use", measured=None,
-                required=None, unit="", passed=entry.allowed,
+                LAND_USE_COMPATIBLE,
+                row,
+                "facility",
+                kind="land-use",
+                measured=None,
+                required=None,
+                unit="",
+                passed=entry.allowed,
                 reason=(f"{label}：{entry.basis_zh}", f"{label}: {entry.basis_en}"),
-                action=("", "") if entry.allowed else ("改选社会福利用地（0807）等可用地块", "choose a site on social-welfare land (0807) or another allowed use"),
-                detail={"land_use": entry.code, "land_use_name": entry.name_zh, "host": entry.host, "basis": entry.clause},
+                action=("", "")
+                if entry.allowed
+                else (
+                    "改选社会福利用地（0807）等可用地块",
+                    "choose a site on social-welfare land (0807) or another allowed use",
+                ),
+                detail={
+                    "land_use": entry.code,
+                    "land_use_name": entry.name_zh,
+                    "host": entry.host,
+                    "basis": entry.clause,
+                },
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -308,15 +355,24 @@ def _land_per_bed(ctx: _Context, rule: Rule) -> list[Finding]:
         known = bool(np.isfinite(land))
         out.append(
             _plan_finding(
-                rule, row, "facility", kind="land-per-bed", measured=land if known else None,
-                required=need, unit="m2", passed=_at_least(land, need) if known else None,
-                reason=(f"{row['beds']:,.0f} 张床位需用地 {need:,.0f} m²（每床 {per_bed:g} m²），方案给 {land:,.0f} m²",
-                        f"{row['beds']:,.0f} beds need {need:,.0f} m² of land ({per_bed:g} m² a bed); the plan gives {land:,.0f} m²")
-                if known else ("方案未填用地面积", "the plan gives no land area (land_m2 or land_mu)"),
+                rule,
+                row,
+                "facility",
+                kind="land-per-bed",
+                measured=land if known else None,
+                required=need,
+                unit="m2",
+                passed=_at_least(land, need) if known else None,
+                reason=(
+                    f"{row['beds']:,.0f} 张床位需用地 {need:,.0f} m²（每床 {per_bed:g} m²），方案给 {land:,.0f} m²",
+                    f"{row['beds']:,.0f} beds need {need:,.0f} m² of land ({per_bed:g} m² a bed); the plan gives {land:,.0f} m²",
+                )
+                if known
+                else ("方案未填用地面积", "the plan gives no land area (land_m2 or land_mu)"),
                 action=("增加用地或减少床位", "add land or plan fewer beds"),
                 detail={"m2_per_bed": per_bed},
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -330,14 +386,23 @@ def _floor_per_bed(ctx: _Context, rule: Rule) -> list[Finding]:
         known = bool(np.isfinite(floor))
         out.append(
             _plan_finding(
-                rule, row, "facility", kind="floor-per-bed", measured=floor if known else None,
-                required=need, unit="m2", passed=_at_least(floor, need) if known else None,
+                rule,
+                row,
+                "facility",
+                kind="floor-per-bed",
+                measured=floor if known else None,
+                required=need,
+                unit="m2",
+                passed=_at_least(floor, need) if known else None,
                 severity="required" if rule.binding else "advisory",
-                reason=(f"建筑面积 {floor:,.0f} m²，{row['beds']:,.0f} 张床位需 {need:,.0f} m²",
-                        f"{floor:,.0f} m² of floor for {row['beds']:,.0f} beds; {need:,.0f} m² needed")
-                if known else ("方案未填建筑面积", "the plan gives no floor area"),
+                reason=(
+                    f"建筑面积 {floor:,.0f} m²，{row['beds']:,.0f} 张床位需 {need:,.0f} m²",
+                    f"{floor:,.0f} m² of floor for {row['beds']:,.0f} beds; {need:,.0f} m² needed",
+                )
+                if known
+                else ("方案未填建筑面积", "the plan gives no floor area"),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -349,13 +414,23 @@ def _comprehensive(ctx: _Context, rule: Rule) -> list[Finding]:
         known = bool(np.isfinite(floor))
         out.append(
             _plan_finding(
-                rule, row, "facility", kind="comprehensive-centre", measured=floor if known else None,
-                required=target, unit="m2", passed=_at_least(floor, target) if known else None,
-                reason=(f"综合型养老服务中心建筑面积 {floor:,.0f} m²", f"comprehensive centre of {floor:,.0f} m²")
-                if known else ("方案未填建筑面积", "the plan gives no floor area"),
+                rule,
+                row,
+                "facility",
+                kind="comprehensive-centre",
+                measured=floor if known else None,
+                required=target,
+                unit="m2",
+                passed=_at_least(floor, target) if known else None,
+                reason=(
+                    f"综合型养老服务中心建筑面积 {floor:,.0f} m²",
+                    f"comprehensive centre of {floor:,.0f} m²",
+                )
+                if known
+                else ("方案未填建筑面积", "the plan gives no floor area"),
                 action=(f"扩大至 {target:,.0f} m² 以上", f"enlarge it to {target:,.0f} m² or more"),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -365,24 +440,40 @@ def _allocation(ctx: _Context, rule: Rule) -> list[Finding]:
     for _, row in ctx.projects.iterrows():
         given = float(row["elderly_floor_m2"])
         needs = {
-            "project-permille": (float(row["gross_floor_m2"]) * rule.value("permille") / 1000,
-                                 f"住宅总建筑面积 {row['gross_floor_m2']:,.0f} m² 的 {rule.value('permille'):g}‰",
-                                 f"{rule.value('permille'):g}‰ of {row['gross_floor_m2']:,.0f} m² of housing"),
-            "project-per-households": (float(row["households"]) / 100 * rule.value("per_100_households_m2"),
-                                       f"{row['households']:,.0f} 户 × 每百户 {rule.value('per_100_households_m2'):g} m²",
-                                       f"{row['households']:,.0f} households at {rule.value('per_100_households_m2'):g} m² per 100"),
-            "project-min-site": (rule.value("min_site_m2"), "每处集中布置的下限", "the least for one site"),
-        }  # fmt: skip
+            "project-permille": (
+                float(row["gross_floor_m2"]) * rule.value("permille") / 1000,
+                f"住宅总建筑面积 {row['gross_floor_m2']:,.0f} m² 的 {rule.value('permille'):g}‰",
+                f"{rule.value('permille'):g}‰ of {row['gross_floor_m2']:,.0f} m² of housing",
+            ),
+            "project-per-households": (
+                float(row["households"]) / 100 * rule.value("per_100_households_m2"),
+                f"{row['households']:,.0f} 户 × 每百户 {rule.value('per_100_households_m2'):g} m²",
+                f"{row['households']:,.0f} households at {rule.value('per_100_households_m2'):g} m² per 100",
+            ),
+            "project-min-site": (
+                rule.value("min_site_m2"),
+                "每处集中布置的下限",
+                "the least for one site",
+            ),
+        }
         for kind, (need, why_zh, why_en) in needs.items():
             out.append(
                 _plan_finding(
-                    rule, row, "project", kind=kind, measured=given, required=round(need, 2),
-                    unit="m2", passed=_at_least(given, need),
-                    reason=(f"配建养老用房 {given:,.0f} m²，应不低于 {need:,.0f} m²（{why_zh}）",
-                            f"{given:,.0f} m² of care space; {need:,.0f} m² required ({why_en})"),
+                    rule,
+                    row,
+                    "project",
+                    kind=kind,
+                    measured=given,
+                    required=round(need, 2),
+                    unit="m2",
+                    passed=_at_least(given, need),
+                    reason=(
+                        f"配建养老用房 {given:,.0f} m²，应不低于 {need:,.0f} m²（{why_zh}）",
+                        f"{given:,.0f} m² of care space; {need:,.0f} m² required ({why_en})",
+                    ),
                     action=("增加配建养老服务用房", "allocate more care space"),
                 )
-            )  # fmt: skip
+            )
     return out
 
 
@@ -393,12 +484,21 @@ def _community_space(ctx: _Context, rule: Rule) -> list[Finding]:
         given = float(row["elderly_floor_m2"])
         out.append(
             _plan_finding(
-                rule, row, "project", kind="community-space", measured=given, required=target,
-                unit="m2", passed=_at_least(given, target),
-                reason=(f"社区级项目配建养老用房 {given:,.0f} m²", f"community-level project with {given:,.0f} m² of care space"),
+                rule,
+                row,
+                "project",
+                kind="community-space",
+                measured=given,
+                required=target,
+                unit="m2",
+                passed=_at_least(given, target),
+                reason=(
+                    f"社区级项目配建养老用房 {given:,.0f} m²",
+                    f"community-level project with {given:,.0f} m² of care space",
+                ),
                 action=(f"配建不低于 {target:,.0f} m²", f"provide at least {target:,.0f} m²"),
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -411,29 +511,63 @@ def _plan_total(
     """A county-scope verdict on a figure of the plan alone (nothing before it)."""
     target = rule.value()
     return finding(
-        rule, kind=kind, object_id="plan", object_name=ctx.plan.path.name, measured=measured,
-        required=target, unit=unit, passed=None if measured is None else _at_least(measured, target),
-        reason=reason, scope="plan",
+        rule,
+        kind=kind,
+        object_id="plan",
+        object_name=ctx.plan.path.name,
+        measured=measured,
+        required=target,
+        unit=unit,
+        passed=None if measured is None else _at_least(measured, target),
+        reason=reason,
+        scope="plan",
         # A plan that adds nothing of this kind does not answer for the county's target.
         severity="required" if measured else "advisory",
-    )  # fmt: skip
+    )
 
 
 def _new_beds(ctx: _Context, rule: Rule) -> list[Finding]:
     beds = float(ctx.facilities["beds"].fillna(0).sum())
-    return [_plan_total(ctx, rule, "plan-new-beds", beds, "beds",
-                        (f"方案新增床位 {beds:,.0f} 张", f"the plan adds {beds:,.0f} beds"))]  # fmt: skip
+    return [
+        _plan_total(
+            ctx,
+            rule,
+            "plan-new-beds",
+            beds,
+            "beds",
+            (f"方案新增床位 {beds:,.0f} 张", f"the plan adds {beds:,.0f} beds"),
+        )
+    ]
 
 
 def _land_quota(ctx: _Context, rule: Rule) -> list[Finding]:
     f = ctx.facilities
     if not (f["ownership"].astype(str) != "").any():
-        return [_plan_total(ctx, rule, "plan-land-quota", None, "mu",
-                            ("方案未填机构性质（公办/民办）", "the plan gives no ownership (公办/民办); map a column to ownership"))]  # fmt: skip
+        return [
+            _plan_total(
+                ctx,
+                rule,
+                "plan-land-quota",
+                None,
+                "mu",
+                (
+                    "方案未填机构性质（公办/民办）",
+                    "the plan gives no ownership (公办/民办); map a column to ownership",
+                ),
+            )
+        ]
     private = gaps.is_private(f["ownership"]) & (f["beds"].fillna(0) > 0)
     mu = float(f.loc[private, "land_m2"].fillna(0).sum()) / MU_M2
-    return [_plan_total(ctx, rule, "plan-land-quota", round(mu, 2), "mu",
-                        (f"民办养老机构用地 {mu:,.1f} 亩", f"{mu:,.1f} 亩 of land for private nursing homes"))]  # fmt: skip
+    return [
+        _plan_total(
+            ctx,
+            rule,
+            "plan-land-quota",
+            round(mu, 2),
+            "mu",
+            (f"民办养老机构用地 {mu:,.1f} 亩", f"{mu:,.1f} 亩 of land for private nursing homes"),
+        )
+    ]
 
 
 Evaluator = Callable[[_Context, Rule], list[Finding]]
@@ -474,10 +608,16 @@ def _after_plan(ctx: _Context, rule: Rule) -> list[Finding]:
         # Facility rules judge each facility: the plan's are its own (the register's gaps follow).
         rows = ctx.facilities.set_index("id")
         return [
-            replace(f, detail={**f.detail, "plan_row": f"{rows.at[f.object_id, 'row_zh']} / {rows.at[f.object_id, 'row_en']}"})
+            replace(
+                f,
+                detail={
+                    **f.detail,
+                    "plan_row": f"{rows.at[f.object_id, 'row_zh']} / {rows.at[f.object_id, 'row_en']}",
+                },
+            )
             for f in after
             if f.object_id in rows.index
-        ]  # fmt: skip
+        ]
     before = {f.kind: f for f in _findings(ctx.before, rule.id) if f.object_id == "county"}
     out = []
     for f in (f for f in after if f.object_id == "county"):
@@ -491,11 +631,18 @@ def _after_plan(ctx: _Context, rule: Rule) -> list[Finding]:
         )
         out.append(
             replace(
-                f, severity="required" if judged else "advisory",
-                reason_zh=f"方案实施后：{f.reason_zh}{note[0]}", reason_en=f"after the plan: {f.reason_en}{note[1]}",
-                detail={**f.detail, "before": was.measured if was else None, "after": f.measured, "changed_by_plan": changed},
+                f,
+                severity="required" if judged else "advisory",
+                reason_zh=f"方案实施后：{f.reason_zh}{note[0]}",
+                reason_en=f"after the plan: {f.reason_en}{note[1]}",
+                detail={
+                    **f.detail,
+                    "before": was.measured if was else None,
+                    "after": f.measured,
+                    "changed_by_plan": changed,
+                },
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -528,12 +675,23 @@ def _gap_closures(ctx: _Context, rule: Rule) -> list[Finding]:
         )
         out.append(
             replace(
-                now, kind=gap.kind, severity="required" if judged else "advisory",
-                reason_zh="缺口已由方案消除" + change[0] if closed else f"缺口仍在：{now.reason_zh}",
-                reason_en="gap closed by the plan" + change[1] if closed else f"gap remains: {now.reason_en}",
-                detail={**now.detail, "gap": "closed" if closed else "remains", "before": gap.measured, "after": now.measured},
+                now,
+                kind=gap.kind,
+                severity="required" if judged else "advisory",
+                reason_zh="缺口已由方案消除" + change[0]
+                if closed
+                else f"缺口仍在：{now.reason_zh}",
+                reason_en="gap closed by the plan" + change[1]
+                if closed
+                else f"gap remains: {now.reason_en}",
+                detail={
+                    **now.detail,
+                    "gap": "closed" if closed else "remains",
+                    "before": gap.measured,
+                    "after": now.measured,
+                },
             )
-        )  # fmt: skip
+        )
     return out
 
 
@@ -543,10 +701,17 @@ def _shown(value: float | None) -> str:
 
 def _not_checked(ctx: _Context, rule: Rule) -> Finding:
     return finding(
-        rule, kind="not-checked", object_id="plan", object_name=ctx.plan.path.name, measured=None,
-        required=None, unit="", passed=None, scope="plan",
+        rule,
+        kind="not-checked",
+        object_id="plan",
+        object_name=ctx.plan.path.name,
+        measured=None,
+        required=None,
+        unit="",
+        passed=None,
+        scope="plan",
         reason=("方案审查不评估此规则", "the plan checker does not evaluate this rule"),
-    )  # fmt: skip
+    )
 
 
 def _summary(ctx: _Context, verdicts: list[Finding]) -> dict[str, Any]:
