@@ -39,9 +39,9 @@ from typing import Any
 
 import numpy as np
 
-from carecircle.planning import orlib
-from carecircle.planning.siting import (
+from carecircle.locate import (
     SitingResult,
+    orlib,
     solve_capacitated_pmedian,
     solve_cflp,
     solve_lscp,

@@ -165,7 +165,7 @@ def travel_times(
     return gpd.GeoDataFrame(
         {
             "seconds": seconds,
-            "facility": pd.array(facility, dtype=object),
+            "facility": pd.Series(facility, index=points.index, dtype=object),
             "snap": _SNAP_NAMES[psnap.status],
             "access_m": psnap.distance_m,
         },

@@ -4,10 +4,10 @@ Two recommendations come out of a run:
 
 - **regional homes** (the scenario's ``siting:`` problem): candidate parcels and existing 敬老院
   to expand, drive-time catchments over the travel graph of the siting tier, and
-  :func:`carecircle.planning.siting.site_regional_homes`;
+  :func:`carecircle.planning.regional.site_regional_homes`;
 - **new village centres**: the fewest new centres that bring every older resident not yet within
   the village tier's threshold within it, preferring existing buildings
-  (:func:`carecircle.planning.siting.site_village_centres`).
+  (:func:`carecircle.planning.centre_model.site_village_centres`).
 
 The solver core sees matrices only; geometry stays here.
 """
@@ -28,10 +28,11 @@ import scipy.sparse as sp
 import shapely
 import shapely.ops
 
-from carecircle import engine
+from carecircle import engine, locate
 from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
-from carecircle.planning import siting
+from carecircle.planning import centres as centre_model
+from carecircle.planning import regional
 from carecircle.planning.gaps import INSTITUTION_TIERS
 from carecircle.rules import landuse
 from carecircle.scenario import Scenario
@@ -70,8 +71,8 @@ class SitingOutcome:
 
     sites: gpd.GeoDataFrame
     summary: dict[str, Any] = field(default_factory=dict)
-    homes: siting.RegionalHomesResult | None = None
-    centres: siting.SitingResult | None = None
+    homes: regional.RegionalHomesResult | None = None
+    centres: locate.SitingResult | None = None
 
 
 @dataclass(frozen=True)
@@ -282,7 +283,7 @@ def _spread_rows(matrix: sp.csr_matrix, rows: npt.NDArray[np.int64], n: int) -> 
 
 def _regional_homes(
     scenario: Scenario, run: RunData, parcels: gpd.GeoDataFrame | None
-) -> tuple[siting.RegionalHomesResult | None, gpd.GeoDataFrame, dict[str, Any]]:
+) -> tuple[regional.RegionalHomesResult | None, gpd.GeoDataFrame, dict[str, Any]]:
     spec = scenario.siting
     assert spec is not None
     cands = _candidates(scenario, run, parcels)
@@ -299,7 +300,7 @@ def _regional_homes(
     labels, limits = _zones(scenario, run, cands.geometry)
     older = run.cells["older"].to_numpy()
     low, high = spec.beds_per_site
-    candidates = siting.HomeCandidates(
+    candidates = regional.HomeCandidates(
         min_beds=np.full(len(cands), low),
         max_beds=np.full(len(cands), high),
         land_m2=cands["land_m2"].to_numpy(dtype=float),
@@ -309,7 +310,7 @@ def _regional_homes(
         fixed_cost=np.full(len(cands), spec.cost_per_site_yuan),
     )
     targets = _targets(scenario, run, limits)
-    result = siting.site_regional_homes(
+    result = regional.site_regional_homes(
         coverage,
         older,
         older * spec.institutionalisation_rate,
@@ -334,12 +335,12 @@ def _regional_homes(
 
 def _targets(
     scenario: Scenario, run: RunData, limits: Mapping[str, tuple[int, int]]
-) -> siting.HomeTargets:
+) -> regional.HomeTargets:
     spec = scenario.siting
     assert spec is not None
     f = run.facilities
     institutions = f[f["tier"].isin(INSTITUTION_TIERS) | (f["beds"].fillna(0) > 0)]
-    return siting.HomeTargets(
+    return regional.HomeTargets(
         new_beds=spec.new_beds,
         nursing_share=_nursing_share(scenario),
         land_m2_per_bed=land_m2_per_bed(scenario),
@@ -371,7 +372,7 @@ def _nursing_share(scenario: Scenario) -> float:
 
 
 def _home_sites(
-    result: siting.RegionalHomesResult, cands: gpd.GeoDataFrame, run: RunData
+    result: regional.RegionalHomesResult, cands: gpd.GeoDataFrame, run: RunData
 ) -> gpd.GeoDataFrame:
     rows = []
     for k, s in enumerate(result.sites, start=1):
@@ -403,8 +404,8 @@ def _home_sites(
 
 
 def _home_summary(
-    result: siting.RegionalHomesResult,
-    targets: siting.HomeTargets,
+    result: regional.RegionalHomesResult,
+    targets: regional.HomeTargets,
     mode: str,
     minutes: float,
     n_candidates: int,
@@ -599,7 +600,7 @@ def _village_centres(
     run: RunData,
     parcels: gpd.GeoDataFrame | None,
     forbidden: gpd.GeoSeries | None = None,
-) -> tuple[siting.SitingResult | None, gpd.GeoDataFrame, dict[str, Any]]:
+) -> tuple[locate.SitingResult | None, gpd.GeoDataFrame, dict[str, Any]]:
     """New village centres: one in every village that has none, then the fewest more that bring
     every settlement still beyond the threshold within it (rules village-center-coverage and
     circle-15min), preferring existing buildings. Scattered housing is left to visiting services
@@ -656,7 +657,7 @@ def _village_centres(
             reach = sp.hstack(
                 [reach, _point_coverage(run.walk_graph, scenario, extra.geometry, points, limit)]
             ).tocsr()
-        result = siting.site_village_centres(
+        result = centre_model.site_village_centres(
             reach,
             threshold=limit,
             existing_building=cands["existing"].to_numpy(dtype=bool),

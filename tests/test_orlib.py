@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from carecircle.errors import DataError, InputFileNotFound
-from carecircle.planning.orlib import (
+from carecircle.locate.orlib import (
     read_cap,
     read_optima,
     read_pmed,

@@ -12,13 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carecircle.errors import InfeasibleError
-from carecircle.planning.orlib import read_cap, read_optima, read_pmed, read_pmedcap
-from carecircle.planning.policy import MU_M2
-from carecircle.planning.siting import (
-    HomeCandidates,
-    HomeTargets,
-    site_regional_homes,
-    site_village_centres,
+from carecircle.locate import (
     solve_capacitated_pmedian,
     solve_cflp,
     solve_lscp,
@@ -26,6 +20,10 @@ from carecircle.planning.siting import (
     solve_pcenter,
     solve_pmedian,
 )
+from carecircle.locate.orlib import read_cap, read_optima, read_pmed, read_pmedcap
+from carecircle.planning.centres import site_village_centres
+from carecircle.planning.regional import HomeCandidates, HomeTargets, site_regional_homes
+from carecircle.rules import MU_M2
 
 ORLIB = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "benchmarks" / "orlib"
 
@@ -216,7 +214,8 @@ def test_regional_homes_match_the_plain_milp(seed: int) -> None:
     600 rows and 40 candidates at random on a 30 x 30 km square, reach 5 km, beds for about as
     much demand as there is: where the homes go matters, and the LP spreads its beds.
     """
-    from carecircle.planning import siting
+    from carecircle.locate._highs import _run
+    from carecircle.planning import regional
 
     rng = np.random.default_rng(seed)
     rows, sites = rng.uniform(0, 30, (600, 2)), rng.uniform(0, 30, (40, 2))
@@ -227,11 +226,11 @@ def test_regional_homes_match_the_plain_milp(seed: int) -> None:
     )
     t = HomeTargets(new_beds=600, land_quota_mu=60)
     r = site_regional_homes(dist, w, w * 0.01, c, t, threshold=5.0)
-    cap, ok = siting._home_capacity(c, t)
-    plain = siting._home_model(
-        siting._reach_matrix(dist, 5.0), w, w * 0.01, c, t, np.zeros(40, bool), cap, ok
+    cap, ok = regional._home_capacity(c, t)
+    plain = regional._home_model(
+        regional._reach_matrix(dist, 5.0), w, w * 0.01, c, t, np.zeros(40, bool), cap, ok
     )
-    reference = siting._run(plain.model, time_limit=60, mip_gap=1e-9)
+    reference = _run(plain.model, time_limit=60, mip_gap=1e-9)
     assert reference.status == "optimal" and r.status == "optimal"
     assert r.objective == pytest.approx(reference.objective, rel=1e-6)
     assert 600 <= r.beds.sum() <= 1000 and r.land_m2.sum() <= 60 * MU_M2 + 1e-6
