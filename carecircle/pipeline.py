@@ -11,7 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import geopandas as gpd
 import numpy as np
@@ -26,7 +26,10 @@ from carecircle.errors import DataError, excerpt
 from carecircle.planning import gaps
 from carecircle.planning.findings import findings_table
 from carecircle.scenario import IGNORE, TIERS, Scenario
-from carecircle.sources import census, layers, network
+from carecircle.sources import census, layers, network, territories
+
+if TYPE_CHECKING:
+    from carecircle.sources.census2020 import CountyCensus
 
 __all__ = [
     "STAGES",
@@ -295,18 +298,80 @@ def _read_admin(scenario: Scenario) -> _Admin:
         crs=crs,
     )
     for kind, spec in (("townships", src.townships), ("villages", src.villages)):
-        read[kind] = layers.load_layer(spec, kind=kind, to_crs=crs, limits=scenario.limits)
-    townships, villages = read["townships"].frame, read["villages"].frame
-    unknown = sorted(set(villages["township"]) - set(townships["id"]))
-    if unknown:
-        raise DataError(
-            f"{src.villages.path}: {len(unknown)} 个村的乡镇代码在乡镇图层中不存在 / village township "
-            f"code(s) not in the townships layer ({', '.join(excerpt(u, 30, quote=False) for u in unknown[:5])}); check the `township` column"
+        if spec is not None:
+            read[kind] = layers.load_layer(spec, kind=kind, to_crs=crs, limits=scenario.limits)
+    stand_ins: dict[str, Any] = {}
+    if "townships" in read:
+        townships = read["townships"].frame
+    else:
+        code = _census_county(scenario)
+        townships = territories.county_as_township(
+            outline, code=code.code if code else "", name=code.county if code else ""
         )
-    reports = {"repaired_geometries": {kind: r.repaired_geometries for kind, r in read.items()}}
+        stand_ins["townships"] = "county_outline"
+    if "villages" not in read:
+        villages = territories.townships_as_villages(townships)
+        stand_ins["villages"] = "townships"
+    else:
+        villages = _villages_in_townships(read["villages"].frame, townships, src, stand_ins)
+    reports: dict[str, Any] = {
+        "repaired_geometries": {kind: r.repaired_geometries for kind, r in read.items()}
+    }
+    if src.facilities is None:
+        stand_ins["facilities"] = "none"
+    if stand_ins:
+        reports["stand_ins"] = stand_ins
     return _Admin(
         crs, outline, townships.reset_index(drop=True), villages.reset_index(drop=True), reports
     )
+
+
+def _villages_in_townships(
+    villages: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    src: Any,
+    stand_ins: dict[str, Any],
+) -> gpd.GeoDataFrame:
+    """The villages layer with each village's township: the layer's `township` codes checked
+    against the townships, or (without that column) the township it stands in; village points
+    become approximate territories."""
+    path = src.villages.path
+    if "township" not in villages.columns or src.townships is None:
+        villages = villages.assign(township=territories.township_of(villages, townships))
+        stand_ins["village_townships"] = "located"
+    unknown = sorted(set(villages["township"]) - set(townships["id"]) - {""})
+    if unknown:
+        raise DataError(
+            f"{path}: {len(unknown)} 个村的乡镇代码在乡镇图层中不存在 / village township "
+            f"code(s) not in the townships layer ({', '.join(excerpt(u, 30, quote=False) for u in unknown[:5])}); check the `township` column"
+        )
+    points = (villages.geometry.geom_type == "Point").to_numpy()
+    if points.all():
+        villages, report = territories.village_territories(villages, townships)
+        stand_ins["village_territories"] = report
+        if not len(villages):
+            raise DataError(
+                f"{path}: 没有村点落在乡镇范围内 / no village point lies inside a township; "
+                "check the villages' coordinates and CRS"
+            )
+    elif points.any():
+        i = int(np.flatnonzero(points)[0])
+        raise DataError(
+            f"{path}: 村图层混有点与面（第 {i + 1} 条为点）/ the villages layer mixes points and "
+            f"polygons (feature {i + 1} is a point, {int(points.sum())} in all); give territories "
+            "for every village, or points for every village"
+        )
+    return villages
+
+
+def _census_county(scenario: Scenario) -> CountyCensus | None:
+    """The county's 2020 census row the scenario names (``data.population.census_county``)."""
+    query = scenario.data.population.census_county
+    if query is None:
+        return None
+    from carecircle.sources import census2020  # the county table is read only when named
+
+    return census2020.lookup(query)
 
 
 def _buffered_wgs84(inputs: _Admin, scenario: Scenario) -> shapely.Geometry:
@@ -389,6 +454,9 @@ def _demand_cells(
             "source": "older_rasters" if pop.older_rasters else "points",
             "older": float(demand.older.sum()),
         }
+        county = _census_county(scenario)
+        if county is not None:
+            cells["older"], census_report = _calibrated(scenario, county, demand.older)
     else:
         share, census_report = _share_per_cell(scenario, inputs, cells)
         cells["older"] = cells["residents"] * share
@@ -480,8 +548,64 @@ def _locate(points: gpd.GeoSeries, polygons: gpd.GeoDataFrame) -> npt.NDArray[np
     return out
 
 
+def _calibrated(
+    scenario: Scenario, county: CountyCensus, older: Any
+) -> tuple[npt.NDArray[np.float64], dict[str, Any]]:
+    """Age-band older residents scaled by one factor to the county's census 60+ total (the
+    pattern unchanged); refused beyond the census tolerance, as a raster in the wrong unit,
+    year or place would be."""
+    pop = scenario.data.population
+    values = np.asarray(older, dtype=np.float64)
+    where = f"data.population.census_county ({county.code} {county.county})"
+    if county.older_60 is None:
+        raise DataError(
+            f"{where}: 普查表无该县60岁及以上人口 / the census table has no 60+ figure for this "
+            "county; remove census_county to use the rasters' own total"
+        )
+    raster = float(values.sum())
+    limit = pop.census_tolerance
+    ratio = raster / county.older_60 if county.older_60 else float("inf")
+    if not (1 / limit <= ratio <= limit):
+        raise DataError(
+            f"{pop.older_rasters[0]}: 年龄栅格老年人口与普查相差 {ratio:.2f} 倍 / the age-band "
+            f"rasters hold {raster:,.0f} older residents where the 2020 census has "
+            f"{county.older_60:,} for {county.county} ({county.code}); check the rasters' "
+            "extent and bands and the county, or set data.population.census_tolerance above "
+            f"{max(ratio, 1 / ratio) if ratio else limit:.1f}"
+        )
+    from carecircle.sources import census2020
+
+    scaled, factor = census2020.calibrate(values, float(county.older_60), max_factor=limit)
+    report = {
+        "source": "older_rasters calibrated to census_county",
+        "county": {"code": county.code, "name": county.county},
+        "census_older": int(county.older_60),
+        "raster_older": round(raster, 1),
+        "factor": round(factor, 6),
+        "older": float(scaled.sum()),
+        "share": round(county.older_60 / county.residents, 6) if county.residents else None,
+    }
+    return scaled, report
+
+
 def _older_shares(scenario: Scenario, inputs: _Admin) -> tuple[dict[str, float], dict[str, Any]]:
     pop = scenario.data.population
+    county = _census_county(scenario)
+    if county is not None:
+        if county.older_60 is None or not county.residents:
+            raise DataError(
+                f"data.population.census_county ({county.code} {county.county}): 普查表无该县"
+                "60岁及以上人口 / the census table has no 60+ figure for this county; give "
+                "older_share or older_table instead"
+            )
+        share = county.older_60 / county.residents
+        return {}, {
+            "source": "census_county",
+            "county": {"code": county.code, "name": county.county},
+            "census_residents": int(county.residents),
+            "census_older": int(county.older_60),
+            "share": round(share, 6),
+        }
     if pop.older_table is None:
         share = float(pop.older_share or 0.0)
         return {}, {"source": "older_share", "share": share}
@@ -496,7 +620,14 @@ def _older_shares(scenario: Scenario, inputs: _Admin) -> tuple[dict[str, float],
 
 
 def _read_register(scenario: Scenario, inputs: _Admin) -> gpd.GeoDataFrame:
-    """The facility register as read (canonical columns, working CRS)."""
+    """The facility register as read (canonical columns, working CRS); none given, an empty
+    one (the county has no centre yet, as far as the run knows)."""
+    if scenario.data.facilities is None:
+        return gpd.GeoDataFrame(
+            {"id": [], "name": [], "type": [], "source": []},
+            geometry=gpd.GeoSeries([], crs=inputs.crs),
+            crs=inputs.crs,
+        ).astype({"id": object, "name": object, "type": object, "source": object})
     register = layers.read_layer(
         scenario.data.facilities, kind="facilities", to_crs=inputs.crs, limits=scenario.limits
     ).reset_index(drop=True)
@@ -512,15 +643,14 @@ def _place_facilities(
 ) -> gpd.GeoDataFrame:
     """The register (with ``extra``) given tiers and placed in villages and townships; what it
     finds goes into ``inputs.reports``."""
-    spec = scenario.data.facilities
     facilities = register.copy()
     if extra is not None and len(extra):
         facilities = _with_extra(facilities, extra, inputs.crs)
-    tiers = spec.tier_of()
+    tiers = scenario.data.facility_types()
     mapped = facilities["type"].map(lambda t: tiers.get(t, "other"))
     given = facilities["tier"] if "tier" in facilities.columns else mapped
     facilities["tier"] = given.where(given.notna() & (given != ""), mapped)
-    _refuse_unknown_types(spec, facilities, tiers)
+    _refuse_unknown_types(scenario, facilities, tiers)
     ignored = facilities["tier"] == IGNORE
     inputs.reports["facilities_ignored"] = {
         str(k): int(v) for k, v in facilities.loc[ignored, "type"].value_counts().items()
@@ -565,7 +695,14 @@ def _village_code_check(facilities: gpd.GeoDataFrame, given: pd.Series | None) -
     }
 
 
-def _refuse_unknown_types(spec: Any, facilities: gpd.GeoDataFrame, tiers: dict[str, str]) -> None:
+def _register_path(scenario: Scenario) -> str:
+    spec = scenario.data.facilities
+    return str(spec.path) if spec is not None else "新增设施 / added facilities"
+
+
+def _refuse_unknown_types(
+    scenario: Scenario, facilities: gpd.GeoDataFrame, tiers: dict[str, str]
+) -> None:
     """A type value the mapping does not know would silently drop out of every tier: refuse it,
     naming each unknown value, how many facilities carry it, and the key that maps it."""
     unknown = facilities.loc[facilities["tier"] == "other", "type"].value_counts()
@@ -580,7 +717,7 @@ def _refuse_unknown_types(spec: Any, facilities: gpd.GeoDataFrame, tiers: dict[s
     more = f", … (+{len(unknown) - 8} more)" if len(unknown) > 8 else ""
     example = excerpt(unknown.index[0], 30, quote=False)
     raise DataError(
-        f"{spec.path}: {len(unknown)} 种设施类型无法识别 / {len(unknown)} facility type(s) not in "
+        f"{_register_path(scenario)}: {len(unknown)} 种设施类型无法识别 / {len(unknown)} facility type(s) not in "
         f"the mapping: {', '.join(parts)}{more}; map each to a tier (village, mutual_aid, meal, "
         f"township, jingloyuan, regional, county, institution) or to ignore under "
         f"data.facilities.types, e.g. `types: {{{example}: <the tier it serves>}}`"
@@ -623,7 +760,7 @@ def _travel_times(
     if off.size and off.all():
         # Some facilities off the network are counted in the summary; all of them is bad input.
         raise DataError(
-            f"{scenario.data.facilities.path}: 全部 {off.size} 处设施距道路均超过 "
+            f"{_register_path(scenario)}: 全部 {off.size} 处设施距道路均超过 "
             f"{travel.max_access_m:g} 米 / all {off.size} facilities lie farther than "
             f"travel.max_access_m = {travel.max_access_m:g} m from any road (nearest "
             f"{np.min(fsnap.distance_m):,.0f} m); check their coordinates and CRS (Gaode/Amap "
@@ -640,9 +777,8 @@ def _travel_times(
     seconds = np.full(len(cells), np.inf)
     seconds[reached] = csnap.access_s[reached] + node_s[csnap.node[reached]]
     centre = np.full(len(cells), -1, dtype=np.int64)
-    centre[reached] = np.where(
-        nearest[csnap.node[reached]] >= 0, centres[nearest[csnap.node[reached]]], -1
-    )
+    # Index -1 (no centre reachable, or no centre at all) picks the appended -1.
+    centre[reached] = np.append(centres, -1)[nearest[csnap.node[reached]]]
     cells = cells.assign(
         seconds=seconds,
         # Index -1 (no centre reachable) picks the appended "".

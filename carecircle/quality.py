@@ -189,6 +189,7 @@ def data_quality(
         )
     out.extend(_names_against_places(villages, facilities))
     out.extend(_villages_without_population(villages))
+    out.extend(_stand_ins(reports.get("stand_ins", {})))
     outside = float(older[cells["village"].to_numpy() < 0].sum())
     if total and outside / total >= 0.01:
         out.append(
@@ -315,6 +316,76 @@ def _names_against_places(villages: pd.DataFrame, facilities: pd.DataFrame) -> l
             banner=most,
         )
     ]
+
+
+def _stand_ins(stand_ins: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Admin layers and a register the scenario does not give, and what stands in for them."""
+    out = []
+    if stand_ins.get("townships"):
+        out.append(
+            warning(
+                "townships_from_outline",
+                "未提供乡镇图层，全县按一个乡镇计；乡镇一级的数字即全县数字，请补充乡镇界线（三调或民政区划）",
+                "no townships layer: the county counts as one township, so township figures are "
+                "the county's; give the townships (三调 or the civil-affairs boundaries) in "
+                "data.townships",
+            )
+        )
+    if stand_ins.get("villages"):
+        out.append(
+            warning(
+                "villages_from_townships",
+                "未提供村（社区）图层，每个乡镇按一个村计；村一级的覆盖与缺口无法区分，请补充村界或村点（data.villages）",
+                "no villages layer: each township counts as one village, so village coverage and "
+                "gaps cannot tell villages apart; give village territories or village points in "
+                "data.villages",
+            )
+        )
+    report = stand_ins.get("village_territories")
+    if report:
+        lost = list(report.get("sharing_a_point", [])) + list(report.get("outside_townships", []))
+        empty = list(report.get("townships_without_village", []))
+        out.append(
+            warning(
+                "village_territories_approximate",
+                f"村界由 {report['with_territory']} 个村点近似（每处归最近的本乡镇村点），仅供参考"
+                + (f"；{len(lost)} 个村点与他村重合或在乡镇外，未计" if lost else "")
+                + (f"；{len(empty)} 个乡镇无村点" if empty else ""),
+                f"village territories are approximated from {report['with_territory']} village "
+                "points (each place goes to the nearest village point of its township): village "
+                "figures are indicative"
+                + (
+                    f"; {len(lost)} village points share another's location or lie outside "
+                    "every township and are left out"
+                    if lost
+                    else ""
+                )
+                + (f"; {len(empty)} townships hold no village point" if empty else ""),
+                count=int(report["with_territory"]),
+                items=[{"id": v, "reason": "shared point or outside townships"} for v in lost]
+                + [{"township": t, "reason": "no village point"} for t in empty],
+            )
+        )
+    if stand_ins.get("village_townships"):
+        out.append(
+            warning(
+                "village_townships_located",
+                "村图层未给出所属乡镇代码，按村所在位置归入乡镇",
+                "the villages layer gives no township code: each village belongs to the township "
+                "it stands in",
+                banner=False,
+            )
+        )
+    if stand_ins.get("facilities"):
+        out.append(
+            warning(
+                "no_facility_register",
+                "未提供设施名录（data.facilities）：按尚无任何养老服务设施评估，覆盖率为 0；请补充民政设施名录",
+                "no facility register (data.facilities): the county is scored as having no care "
+                "facility at all, so coverage is 0; give the civil-affairs register",
+            )
+        )
+    return out
 
 
 def _villages_without_population(villages: pd.DataFrame) -> list[dict[str, Any]]:

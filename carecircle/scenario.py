@@ -254,15 +254,24 @@ class PopulationSource(_Model):
     older_share: Share | None = None
     points: LayerSource | None = None
     grid_m: PositiveFloat = 100.0
+    census_county: str | None = None
+    """The county's 2020 census (七普) figures, by 6-digit 区划代码 or name (``"360681"``,
+    ``"贵溪市, 鹰潭市, 江西省"``), from the county table shipped with carecircle: with ``raster``
+    alone, the county's 60+ share of residents; with ``older_rasters``, the older-resident total
+    the age-band rasters are calibrated to (every cell scaled by one factor, reported)."""
     census_tolerance: Annotated[float, Field(ge=1, allow_inf_nan=False)] = 3.0
     """The residents raster and the census table (over the townships both cover) may differ by
     at most this factor; beyond it one of them is in the wrong unit, year or place."""
 
     @model_validator(mode="after")
     def _one_older_source(self) -> PopulationSource:
-        shares = [k for k in ("older_table", "older_share") if getattr(self, k) is not None]
+        shares = [
+            k
+            for k in ("older_table", "older_share", "census_county")
+            if getattr(self, k) is not None
+        ]
         if self.points is not None:
-            _refuse_with(self, "points", ("raster", "older_rasters"))
+            _refuse_with(self, "points", ("raster", "older_rasters", "census_county"))
             if "older" in self.points.columns.values():
                 _refuse_with(self, "points (with an `older` column)", tuple(shares))
             elif len(shares) != 1:
@@ -271,7 +280,7 @@ class PopulationSource(_Model):
                     "without a column mapped to `older` need exactly one of older_table or older_share"
                 )
         elif self.older_rasters:
-            _refuse_with(self, "older_rasters", tuple(shares))
+            _refuse_with(self, "older_rasters", ("older_table", "older_share"))
         elif self.raster is None:
             raise ValueError(
                 "须给出 raster、older_rasters 或 points / give raster (residents per cell), "
@@ -279,8 +288,10 @@ class PopulationSource(_Model):
             )
         elif len(shares) != 1:
             raise ValueError(
-                "须给出 older_table 或 older_share 之一 / give exactly one of older_table "
-                "(a township table of 60+ residents) or older_share (one county-wide share)"
+                "须给出 older_table、older_share 或 census_county 之一 / give exactly one of "
+                "older_table (a township table of 60+ residents), older_share (one county-wide "
+                "share) or census_county (the county's 2020 census share, e.g. census_county: "
+                "'330382')"
             )
         return self
 
@@ -295,12 +306,28 @@ def _refuse_with(model: BaseModel, given: str, others: tuple[str, ...]) -> None:
 
 
 class DataSources(_Model):
+    """The county's data. Only ``network`` and ``population`` are required: a data-poor run
+    scores a county from its boundary, roads and a raster.
+
+    Without ``townships`` the county outline is one township; ``villages`` may be polygons
+    (territories) or points (a village list with coordinates, whose territories are then
+    approximated inside each township, nearest village point, and flagged approximate); without
+    ``villages`` each township is one village; without ``facilities`` no centre exists yet (every
+    village is without one). Each stand-in is reported as a data-quality warning.
+    """
+
     network: NetworkSource
     population: PopulationSource
-    townships: LayerSource
-    villages: LayerSource
-    facilities: FacilitySource
+    townships: LayerSource | None = None
+    villages: LayerSource | None = None
+    facilities: FacilitySource | None = None
     candidates: LayerSource | None = None
+
+    def facility_types(self) -> dict[str, str]:
+        """Register type wording -> tier: the defaults with the register's own ``types:``."""
+        if self.facilities is None:
+            return dict(DEFAULT_FACILITY_TYPES)
+        return self.facilities.tier_of()
 
 
 class StudyArea(_Model):

@@ -23,7 +23,7 @@ def write_plan(plan: Plan, path: str | Path, scenario: Scenario) -> Path:
     file appears whole or not at all (written beside, then renamed).
     """
     spec = scenario.plan or DEFAULT_PLAN
-    tiers = {**scenario.data.facilities.tier_of(), **spec.types}
+    tiers = {**scenario.data.facility_types(), **spec.types}
     type_of: dict[str, str] = {}
     for wording, tier in tiers.items():
         type_of.setdefault(tier, wording)

@@ -97,7 +97,7 @@ class LayerSchema:
 SCHEMAS: Mapping[str, LayerSchema] = {
     "boundary": LayerSchema(required=(), texts=("id", "name")),
     "townships": LayerSchema(required=("id", "name"), texts=("kind",)),
-    "villages": LayerSchema(required=("id", "name", "township"), texts=("kind",)),
+    "villages": LayerSchema(required=("id", "name"), texts=("township", "kind")),
     "facilities": LayerSchema(
         required=("id", "name", "type"),
         numbers=(

@@ -228,7 +228,7 @@ def read_plan(path: str | Path, scenario: Scenario) -> Plan:
             )
     else:
         parts = _split(path, _read_one(path, names, spec, limits))
-    tiers = {**scenario.data.facilities.tier_of(), **spec.types}
+    tiers = {**scenario.data.facility_types(), **spec.types}
     facilities = _facilities(path, parts["facility"], tiers)
     projects = _projects(path, parts["project"])
     if len(facilities) + len(projects) == 0:
