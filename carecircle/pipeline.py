@@ -77,6 +77,21 @@ class RunResult:
     siting: recommend.SitingOutcome | None = None
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def __repr__(self) -> str:
+        """One line: the circle's figure, the villages and the data-quality warnings (the frames
+        and the summary would flood a notebook; they are attributes)."""
+        circle = self.summary.get("village_circle", {})
+        parts = []
+        if "share" in circle:
+            parts.append(
+                f"{circle.get('minutes', 15):g}-min circle {circle['share'] * 100:.1f} % of "
+                f"{circle.get('older', 0):,.0f} older"
+            )
+        parts.append(f"{len(self.villages):,} villages")
+        n = len(self.summary.get("data_quality", {}).get("warnings", []))
+        parts.append(f"{n} warning{'' if n == 1 else 's'}")
+        return f"RunResult({self.scenario.name}: {'; '.join(parts)})"
+
 
 @dataclass(frozen=True)
 class _Admin:
@@ -138,11 +153,14 @@ def run_scenario(
         if extra_facilities is not None and len(extra_facilities):
             inputs = with_facilities(inputs, scenario, extra_facilities)
     step()
-    graph = network.travel_graph(inputs.network, scenario, "village")
+    # Every graph handed out carries its CRS (cc.travel_times(points_4326, ..., run.graph)).
+    graph = replace(network.travel_graph(inputs.network, scenario, "village"), crs=inputs.crs)
     siting_graph = (
         None
         if scenario.siting is None
-        else network.travel_graph(inputs.network, scenario, scenario.siting.tier)
+        else replace(
+            network.travel_graph(inputs.network, scenario, scenario.siting.tier), crs=inputs.crs
+        )
     )
     roads = _main_roads(inputs.network)
     step()
@@ -766,7 +784,7 @@ def _travel_times(
             f"{np.min(fsnap.distance_m):,.0f} m); check their coordinates and CRS (Gaode/Amap "
             "coordinates need `coords: gcj02`, Baidu ones `coords: bd09`) and that the network covers them"
         )
-    facilities = facilities.assign(snap=_status_names(fsnap.status), access_m=fsnap.distance_m)
+    facilities = facilities.assign(network_part=_status_names(fsnap.status), access_m=fsnap.distance_m)
     centres = np.flatnonzero(
         (facilities["tier"] == "village").to_numpy() & (fsnap.status != engine.Snap.OFF_NETWORK)
     )
@@ -783,7 +801,7 @@ def _travel_times(
         seconds=seconds,
         # Index -1 (no centre reachable) picks the appended "".
         nearest_centre=np.append(facilities["id"].to_numpy(dtype=object), "")[centre],
-        snap=_status_names(csnap.status),
+        network_part=_status_names(csnap.status),
         access_m=csnap.distance_m,
     )
     report = {
@@ -823,7 +841,7 @@ def _score(
     tier_s = tier.minutes * 60.0
     seconds = cells["seconds"].to_numpy()
     older = cells["older"].to_numpy()
-    off_network = (cells["snap"] == "off_network").to_numpy()
+    off_network = (cells["network_part"] == "off_network").to_numpy()
     villages = inputs.villages.copy()
     townships = inputs.townships.copy()
     townships["area_km2"] = townships.geometry.area / 1e6
@@ -855,7 +873,7 @@ def _score(
                 frame[f"share_{speed}mps"] = s
     centres = facilities[facilities["tier"] == "village"]
     villages["has_centre"] = villages["id"].isin(set(centres["village"]))
-    on_network = set(centres.loc[centres["snap"] != "off_network", "village"])
+    on_network = set(centres.loc[centres["network_part"] != "off_network", "village"])
     villages["centre_off_network"] = villages["has_centre"] & ~villages["id"].isin(on_network)
     town_centres = facilities[facilities["tier"] == "township"]
     townships["has_centre"] = townships["id"].isin(set(town_centres["in_township"]))
@@ -877,7 +895,7 @@ def _county_figures(
         }
     covered = float(older[seconds <= threshold].sum())
     figures["older_covered"] = covered
-    figures["older_off_network"] = float(older[(cells["snap"] == "off_network").to_numpy()].sum())
+    figures["older_off_network"] = float(older[(cells["network_part"] == "off_network").to_numpy()].sum())
     figures["share"] = covered / total if total else float("nan")
     minutes = np.arange(0, 61, 5)
     figures["share_by_minutes"] = {

@@ -51,7 +51,7 @@ def test_cell_times_match_networkx(
     cells = demo_run.cells
     facilities = demo_run.facilities
     node_ids = np.array(list(road_graph.nodes))
-    fx = facilities[(facilities["tier"] == "village") & (facilities["snap"] != "off_network")]
+    fx = facilities[(facilities["tier"] == "village") & (facilities["network_part"] != "off_network")]
     # Snapping, independently: osmnx's nearest node among main-network nodes.
     main = max(
         nx.weakly_connected_components(
@@ -76,7 +76,7 @@ def test_cell_times_match_networkx(
     for node, metres in zip(f_nodes, f_access, strict=True):
         sources[node] = min(sources.get(node, np.inf), metres / speed)
     times = networkx_walk_times(road_graph, sources, speed)
-    on_main = cells["snap"].to_numpy() == "main"
+    on_main = cells["network_part"].to_numpy() == "main"
     assert on_main.sum() > 0.9 * len(cells)
     c_nodes = ox.distance.nearest_nodes(
         G_main, cells["x"].to_numpy()[on_main], cells["y"].to_numpy()[on_main]

@@ -12,6 +12,7 @@ import geopandas as gpd
 import networkx as nx
 import numpy as np
 import osmnx as ox
+import pandas as pd
 import pytest
 import shapely
 from click.testing import CliRunner
@@ -31,6 +32,7 @@ def readme_example() -> str:
     return blocks[0]
 
 
+@pytest.mark.filterwarnings("ignore::carecircle.DataQualityWarning")  # a notebook shows them
 def test_readme_example_reproduces_the_cli(demo_root: Path, tmp_path: Path) -> None:
     out = tmp_path / "cli"
     result = CliRunner().invoke(
@@ -78,15 +80,16 @@ def test_travel_times_match_networkx_on_a_tiny_graph() -> None:
     assert list(t.index) == ["west", "middle"] and list(t["facility"]) == ["F7", "F7"]
     assert t.loc["west", "seconds"] == pytest.approx(30 + 200 + 10)
     assert t.loc["middle", "seconds"] == pytest.approx(0 + 100 + 10)
-    assert list(t["snap"]) == ["main", "main"]
+    assert list(t["network_part"]) == ["main", "main"] and t["reachable"].all()
     cost = cc.cost_matrix(points, facilities, graph, max_seconds=150)
     assert cost.shape == (2, 1) and cost.nnz == 1 and cost[1, 0] == pytest.approx(110)
     # Points in another CRS are reprojected to the graph's; a point 600 m off the road is off
     # the network, not dropped.
     far = gpd.GeoDataFrame(geometry=[shapely.Point(500_000, 3_000_600)], crs="EPSG:32650")
-    off = cc.travel_times(far.to_crs("EPSG:4326"), facilities, graph)
-    assert off["snap"].iloc[0] == "off_network" and np.isinf(off["seconds"].iloc[0])
-    assert off["facility"].iloc[0] is None
+    with pytest.warns(cc.DataQualityWarning, match="1 of 1 points reach no facility"):
+        off = cc.travel_times(far.to_crs("EPSG:4326"), facilities, graph)
+    assert off["network_part"].iloc[0] == "off_network" and np.isnan(off["seconds"].iloc[0])
+    assert pd.isna(off["facility"].iloc[0]) and not off["reachable"].iloc[0]
 
 
 def test_from_networkx_refuses_a_graph_in_degrees() -> None:

@@ -499,7 +499,7 @@ def test_one_facility_off_the_network_is_counted_not_fatal(
     monkeypatch.setenv(CACHE_ENV, str(road_cache))
     result = run_scenario(load_scenario(county / "scenarios" / "demo.yaml"))
     assert result.summary["snapping"]["facilities"]["off_network"] == 1
-    assert result.facilities.loc[0, "snap"] == "off_network"
+    assert result.facilities.loc[0, "network_part"] == "off_network"
     assert sum(result.summary["snapping"]["facilities"].values()) == len(table)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from carecircle.engine.accessibility import covered_share, group_sums
-from carecircle.engine.graph import Snap, TravelGraph, snap_points
+from carecircle.engine.graph import Snap, TravelGraph, crs_name, snap_points
 from carecircle.engine.isochrone import (
     Segments,
     catchments,
@@ -22,6 +22,7 @@ __all__ = [
     "TravelGraph",
     "catchments",
     "covered_share",
+    "crs_name",
     "demand_catchments",
     "group_sums",
     "isochrone_segments",

@@ -7,7 +7,7 @@ metres in a projected CRS chosen at the edge (``carecircle.sources``).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +37,18 @@ __all__ = [
     "Mode",
     "Snap",
     "TravelGraph",
+    "crs_name",
     "snap_points",
 ]
+
+
+def crs_name(crs: Any) -> str:
+    """A CRS as messages and reprs name it (``EPSG:32650``), ``no CRS`` for None; any object
+    with pyproj's ``to_string()`` or its ``str()``, so the engine needs no pyproj of its own."""
+    if crs is None:
+        return "no CRS"
+    to_string = getattr(crs, "to_string", None)
+    return str(to_string()) if callable(to_string) else str(crs)
 
 
 @dataclass(frozen=True, eq=False)
@@ -57,8 +67,9 @@ class TravelGraph:
     mode
         The travel mode the weights were computed for.
     crs
-        The projected CRS of ``x``/``y`` when the builder knows it (the public adapters and
-        :meth:`from_networkx` set it); ``None`` otherwise.
+        The projected CRS of ``x``/``y``. Every graph carecircle hands out carries it
+        (``cc.travel_graph``, ``RunResult.graph``, :meth:`from_networkx` for a graph that declares
+        one); ``None`` only where a caller built the graph from bare arrays without one.
     """
 
     indptr: IntArray
@@ -70,6 +81,11 @@ class TravelGraph:
     mode: str = "custom"
     metadata: Mapping[str, Any] = field(default_factory=dict)
     crs: Any = None
+
+    def __repr__(self) -> str:
+        """One line: the mode, the size and the CRS (the arrays would flood a notebook)."""
+        size = f"{self.n_nodes:,} nodes, {self.n_arcs:,} arcs"
+        return f"TravelGraph({self.mode}, {size}, {crs_name(self.crs)})"
 
     @property
     def n_nodes(self) -> int:
@@ -173,8 +189,9 @@ class TravelGraph:
         node_ids: npt.ArrayLike | None = None,
         mode: str = "custom",
         metadata: Mapping[str, Any] | None = None,
+        crs: Any = None,
     ) -> TravelGraph:
-        """Build from arc arrays (node positions ``0..n-1``) and node coordinates.
+        """Build from arc arrays (node positions ``0..n-1``) and node coordinates (in ``crs``).
 
         Parallel arcs keep the fastest; self-loops are dropped. Raises :class:`DataError` on
         negative or non-finite times or out-of-range node indices.
@@ -192,7 +209,7 @@ class TravelGraph:
                 f"node_ids has {ids.shape[0]} entries for {n} nodes; give one id per node"
             )
         indptr, indices, weights = to_csr(t, h, w, n)
-        return cls(indptr, indices, weights, xs, ys, ids, mode, dict(metadata or {}))
+        return cls(indptr, indices, weights, xs, ys, ids, mode, dict(metadata or {}), crs)
 
     @classmethod
     def from_roads(
@@ -203,11 +220,13 @@ class TravelGraph:
         walk_speed_mps: float = 1.0,
         ebike_speed_kmh: float = 12.0,
         drive_speeds_kmh: Mapping[str, float] | None = None,
+        crs: Any = None,
     ) -> TravelGraph:
         """Build the graph of one travel mode from a road table (see ``segment_seconds``).
 
         Walking uses every allowed segment both ways; e-bikes and cars respect one-way segments.
-        Coordinates are taken as they are, so project the table first.
+        Coordinates are taken as they are, so project the table first; ``crs`` is the table's
+        (projected) CRS, which the graph carries.
         """
         if roads.n_nodes == 0:
             raise DataError(
@@ -226,7 +245,15 @@ class TravelGraph:
             "edges_excluded_for_mode": int(np.count_nonzero(np.isnan(seconds))),
         }
         return cls.from_arrays(
-            tail, head, weights, roads.x, roads.y, node_ids=roads.node_ids, mode=mode, metadata=meta
+            tail,
+            head,
+            weights,
+            roads.x,
+            roads.y,
+            node_ids=roads.node_ids,
+            mode=mode,
+            metadata=meta,
+            crs=crs,
         )
 
     @classmethod
@@ -249,15 +276,14 @@ class TravelGraph:
         gives): a graph whose ``crs`` is geographic, or whose coordinates are plainly degrees
         (edge lengths some ten thousand times the distance between their ends), is refused.
         """
-        crs = _projected_crs(G)
-        graph = cls.from_roads(
+        return cls.from_roads(
             road_table_from_networkx(G),
             mode=mode,
             walk_speed_mps=walk_speed_mps,
             ebike_speed_kmh=ebike_speed_kmh,
             drive_speeds_kmh=drive_speeds_kmh,
+            crs=_projected_crs(G),
         )
-        return replace(graph, crs=crs) if crs is not None else graph
 
 
 def _projected_crs(G: nx.MultiDiGraph) -> Any:
@@ -356,6 +382,25 @@ def snap_points(
     """
     px = np.asarray(x, dtype=np.float64).ravel()
     py = np.asarray(y, dtype=np.float64).ravel()
+    if px.shape != py.shape:
+        raise DataError(f"x and y differ in length ({px.size}, {py.size}); give one per point")
+    bad = ~(np.isfinite(px) & np.isfinite(py))
+    if bad.any():  # a KD-tree query would fail deep inside scipy ("'x' must be finite")
+        first = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{int(bad.sum())} 个点的坐标不是有限数 / {int(bad.sum())} point(s) have NaN or "
+            f"infinite coordinates (first: point {first}, x={px[first]!r}, y={py[first]!r}); "
+            "drop or fix them"
+        )
+    if not walk_speed_mps > 0 or not np.isfinite(walk_speed_mps):
+        raise DataError(
+            f"walk_speed_mps 须为正数 / walk_speed_mps must be a positive number of metres per "
+            f"second, got {walk_speed_mps!r}"
+        )
+    if np.isnan(max_distance_m) or max_distance_m < 0:
+        raise DataError(
+            f"max_distance_m 须为非负数 / max_distance_m must be >= 0 metres, got {max_distance_m!r}"
+        )
     pts = np.column_stack([px, py])
     node = np.full(px.size, -1, dtype=np.int64)
     dist = np.full(px.size, np.inf)

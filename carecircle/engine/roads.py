@@ -290,7 +290,10 @@ def segment_seconds(
     tag present for the mode (``foot`` before ``access`` for walking) being ``no``/``private``.
     """
     if mode not in _EXCLUDED:
-        raise DataError(f"unknown travel mode {mode!r}; use one of {', '.join(_EXCLUDED)}")
+        raise DataError(
+            f"未知出行方式 / unknown travel mode {mode!r}; use one of {', '.join(_EXCLUDED)}"
+        )
+    _check_speeds(mode, walk_speed_mps, ebike_speed_kmh, drive_speeds_kmh)
     length = roads.length_m
     usable = roads.highway.present() & ~roads.highway.isin(_EXCLUDED[mode])
     usable &= ~roads.tag("area").isin({"yes"}) & _allowed(roads, mode)
@@ -308,6 +311,32 @@ def segment_seconds(
             kmh = np.where(np.isfinite(limit), limit, by_class)
         seconds = length / (kmh / 3.6)
     return np.where(usable, seconds, np.nan)
+
+
+def _check_speeds(
+    mode: str,
+    walk_speed_mps: float,
+    ebike_speed_kmh: float,
+    drive_speeds_kmh: Mapping[str, float] | None,
+) -> None:
+    """Refuse a speed of the mode that no travel time can come from: zero, negative, NaN, inf."""
+    given: list[tuple[str, Any, str]] = []
+    if mode == "walk":
+        given.append(("walk_speed_mps", walk_speed_mps, "m/s"))
+    elif mode == "ebike":
+        given.append(("ebike_speed_kmh", ebike_speed_kmh, "km/h"))
+    else:
+        for key, value in (drive_speeds_kmh or {}).items():
+            given.append((f"drive_speeds_kmh[{key!r}]", value, "km/h"))
+    for name, value, unit in given:
+        try:
+            ok = math.isfinite(float(value)) and float(value) > 0
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise DataError(
+                f"{name} 须为正数 / {name} must be a positive speed in {unit}, got {value!r}"
+            )
 
 
 def _allowed(roads: RoadTable, mode: str) -> BoolArray:

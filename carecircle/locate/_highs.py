@@ -96,6 +96,20 @@ class SitingResult:
     uncoverable: IntArray = field(default_factory=_empty_int)
     allocation: sp.csr_array | None = None
 
+    def __repr__(self) -> str:
+        """One line: model, status, objective, the sites (the first few) and the gap."""
+        head = ", ".join(str(int(j)) for j in self.selected[:8])
+        more = ", ..." if self.selected.size > 8 else ""
+        gap = f"gap {self.gap:.2%}" if math.isfinite(self.gap) else "no solution"
+        parts = [
+            f"objective {self.objective:,.6g}",
+            f"{self.selected.size:,} site{'' if self.selected.size == 1 else 's'} [{head}{more}]",
+            gap,
+        ]
+        if self.uncoverable.size:
+            parts.append(f"{self.uncoverable.size:,} rows uncoverable")
+        return f"SitingResult({self.model} {self.status}: {'; '.join(parts)}; {self.seconds:.2f} s)"
+
     def sites(self, candidates: Any) -> Any:
         """The selected candidates picked out of ``candidates``, the sites in column order: a
         (Geo)DataFrame or Series gives its rows (``.iloc``; ids and geometry kept), an Index or

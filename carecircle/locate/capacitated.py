@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 import scipy.sparse as sp
 
-from carecircle.errors import InfeasibleError
+from carecircle.errors import DataError, InfeasibleError
 from carecircle.locate._highs import (
     DEFAULT_MIP_GAP,
     DEFAULT_TIME_LIMIT,
@@ -167,9 +167,21 @@ def _capacitated_result(
 
 
 def _capacity(capacity: npt.ArrayLike, m: int) -> FloatArray:
-    cap = np.broadcast_to(np.asarray(capacity, dtype=np.float64), (m,)).copy()
-    if np.any(cap < 0) or np.any(np.isnan(cap)):
-        raise ValueError("capacity 应为非负数 / capacity must be non-negative")
+    try:
+        cap = np.broadcast_to(np.asarray(capacity, dtype=np.float64), (m,)).copy()
+    except (TypeError, ValueError):
+        size = np.size(capacity)
+        raise DataError(
+            f"capacity 应为一个数或每个候选点一个数 / capacity must be one number or {m} (one per "
+            f"candidate), got {size} value(s)"
+        ) from None
+    bad = (cap < 0) | np.isnan(cap)
+    if bad.any():
+        j = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"capacity 第 {j} 项为 {cap[j]:g}，须为非负数 / capacity of candidate {j} is "
+            f"{cap[j]:g}; capacities must be >= 0"
+        )
     return cap
 
 
@@ -283,7 +295,7 @@ def solve_cflp(
     fixed = _forced(forced, m)
     q = _weights(demand, n, "demand")
     cap = _capacity(capacity, m)
-    f = _weights(fixed_cost, m, "fixed_cost")
+    f = _weights(fixed_cost, m, "fixed_cost", per="candidate")
     _capacity_checks(matrix, q, cap, None, single_source)
     _, _, d = _pairs(matrix)
     model, r, c = _capacitated_model(matrix, d, q, cap, f, None, fixed, single_source)

@@ -66,7 +66,7 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "beds": ("床位", "beds"),
     "nursing_beds": ("护理型床位", "nursing beds"),
     "source": ("来源", "source"),
-    "snap": ("接入路网", "network link"),
+    "network_part": ("接入路网", "network link"),
     "access_m": ("到路网距离 m", "access m"),
     "rule_id": ("规则", "rule"),
     "measured": ("现状", "measured"),
@@ -133,7 +133,7 @@ def _frames(result: RunResult, layers: OutputLayers) -> dict[str, pd.DataFrame]:
         "beds",
         "nursing_beds",
         "source",
-        "snap",
+        "network_part",
         "access_m",
     ]
     gap_rows = findings_table(result.gaps.gaps)
