@@ -70,7 +70,7 @@ def data_quality(
     """Every data-quality warning of a run, and the thresholds they were judged by.
 
     ``villages`` carry ``id, name, older, older_off_network, road_km, area_km2``; ``facilities``
-    ``id, name, tier, snap, access_m``; ``cells`` ``older, snap, village``; ``reports`` the
+    ``id, name, tier, network_part, access_m``; ``cells`` ``older, network_part, village``; ``reports`` the
     pipeline's reading reports (``facilities_ignored``, ``facility_village_codes``,
     ``census_ratio``); ``tier`` the village tier's own figures (``summary.tiers.village``).
     """
@@ -78,7 +78,7 @@ def data_quality(
     out: list[dict[str, Any]] = []
     older = cells["older"].to_numpy(dtype=np.float64)
     total = float(older.sum())
-    snap = cells["snap"].to_numpy()
+    snap = cells["network_part"].to_numpy()
     for status, code, zh, en in (
         ("off_network", "older_off_network", "距已测绘道路过远", "beyond the mapped road network"),
         (
@@ -105,7 +105,7 @@ def data_quality(
                     banner=share >= q.off_network_share,
                 )
             )
-    off = facilities[facilities["snap"] == "off_network"]
+    off = facilities[facilities["network_part"] == "off_network"]
     if len(off):
         items = [
             {
@@ -190,6 +190,7 @@ def data_quality(
     out.extend(_names_against_places(villages, facilities))
     out.extend(_villages_without_population(villages))
     out.extend(_stand_ins(reports.get("stand_ins", {})))
+    out.extend(_kit_layers(scenario))
     outside = float(older[cells["village"].to_numpy() < 0].sum())
     if total and outside / total >= 0.01:
         out.append(
@@ -386,6 +387,31 @@ def _stand_ins(stand_ins: Mapping[str, Any]) -> list[dict[str, Any]]:
             )
         )
     return out
+
+
+def _kit_layers(scenario: Scenario) -> list[dict[str, Any]]:
+    """Layers of a `carecircle init` kit (data/kit.json) that are drafts or approximations."""
+    from carecircle.kit.manifest import kit_notes
+
+    notes = kit_notes(scenario)
+    if not notes:
+        return []
+    listed = ", ".join(f"{n.layer} {n.trust}" for n in notes)
+    return [
+        warning(
+            "kit_layers_not_official",
+            f"{len(notes)} 个图层来自开放数据草稿或模型估算（{'、'.join(n.layer for n in notes)}），"
+            "结果仅供参考；请用民政、自然资源部门的数据替换（carecircle init --from-files）",
+            f"{len(notes)} layer(s) of this kit are open-data drafts or modelled estimates, not "
+            f"the bureau's ({listed}; sources in the kit's data/SOURCES.md); replace them with "
+            "`carecircle init --from-files LAYER=PATH`",
+            count=len(notes),
+            items=[
+                {"layer": n.layer, "trust": n.trust, "source": n.source, "licence": n.licence}
+                for n in notes
+            ],
+        )
+    ]
 
 
 def _villages_without_population(villages: pd.DataFrame) -> list[dict[str, Any]]:

@@ -29,7 +29,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
         "carecircle.demo",
     ),
     ("carecircle.scenario",),
-    ("carecircle.sources",),
+    ("carecircle.sources", "carecircle.kit"),
     ("carecircle.planning",),
     ("carecircle.quality", "carecircle.recommend"),
     ("carecircle.pipeline",),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import socket
+import sys
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -19,6 +20,7 @@ from typing import Any
 import networkx as nx
 import numpy as np
 import osmnx as ox
+import platformdirs
 import pytest
 import requests
 
@@ -343,7 +345,13 @@ def test_cache_folder_from_the_environment(tmp_path: Path, monkeypatch: pytest.M
     assert len(list((tmp_path / "elsewhere").glob("roads-*.npz"))) == 1
     monkeypatch.delenv(network.CACHE_ENV)
     monkeypatch.chdir(tmp_path)
-    assert network.cache_dir() == tmp_path / "data" / "cache"
+    # Without it, the user cache folder (platformdirs), wherever the command runs from.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    default = network.cache_dir()
+    assert default == Path(platformdirs.user_cache_dir("carecircle", appauthor=False))
+    assert not default.is_relative_to(tmp_path / "data")
+    if sys.platform.startswith("linux"):
+        assert default == tmp_path / "xdg" / "carecircle"
 
 
 def test_a_damaged_entry_is_rebuilt(tmp_path: Path) -> None:

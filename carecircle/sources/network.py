@@ -40,6 +40,7 @@ import numpy as np
 import numpy.typing as npt
 import osmnx as ox
 import pandas as pd
+import platformdirs
 import shapely
 from pyproj import CRS, Transformer
 from shapely.geometry.base import BaseGeometry
@@ -69,7 +70,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CACHE_ENV = "CARECIRCLE_CACHE"
-"""Environment variable naming the cache folder (default ``data/cache`` under the cwd)."""
+"""Environment variable naming the cache folder (default: the user cache folder,
+``platformdirs.user_cache_dir("carecircle")``)."""
 
 # Bump when what a reader stores changes, so entries written by older code are not reused.
 _CACHE_FORMAT = 1
@@ -97,6 +99,13 @@ class RoadNetwork:
     crs: CRS
     report: Mapping[str, Any] = field(default_factory=dict)
     from_cache: bool = False
+
+    def __repr__(self) -> str:
+        """One line: segments, CRS and where the roads came from (the arrays would flood a
+        notebook). ``report["source"]`` is the file or place ``cc.read_roads`` was given."""
+        origin = self.report.get("source") or self.report.get("reader")
+        where = f", from {origin}" if origin else ""
+        return f"RoadNetwork({self.table.n_segments:,} segments, {self.crs.to_string()}{where})"
 
     def clip(self, area: BaseGeometry) -> RoadNetwork:
         """Keep nodes within ``area`` (in this CRS) and their direct neighbours, as osmnx's
@@ -181,8 +190,13 @@ def read_roads(
 
 
 def cache_dir() -> Path:
-    """The cache folder: ``$CARECIRCLE_CACHE`` if set, else ``data/cache`` under the cwd."""
-    return Path(os.environ.get(CACHE_ENV) or Path.cwd() / "data" / "cache")
+    """The cache folder: ``$CARECIRCLE_CACHE`` if set, else the user cache folder of
+    platformdirs (``~/.cache/carecircle`` on Linux, ``~/Library/Caches/carecircle`` on macOS,
+    ``%LOCALAPPDATA%\\carecircle\\Cache`` on Windows), shared by every project and working folder."""
+    env = os.environ.get(CACHE_ENV)
+    if env:
+        return Path(env)
+    return Path(platformdirs.user_cache_dir("carecircle", appauthor=False))
 
 
 def describe_source(source: NetworkSource) -> str:
