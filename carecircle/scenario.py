@@ -151,7 +151,10 @@ Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+    # Field docstrings become the fields' descriptions (scripts/scenario_keys.py, the README table).
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, use_attribute_docstrings=True
+    )
 
 
 class LayerFormat(_Model):
@@ -166,12 +169,22 @@ class LayerFormat(_Model):
     """
 
     layer: str | None = None
+    """The layer of a GeoPackage (or other multi-layer file) or the sheet of a workbook."""
     columns: dict[str, str] = Field(default_factory=dict)
+    """The file's column names mapped to carecircle's names, e.g. ``{床位数: beds}``."""
     x: str | None = None
+    """The x (longitude) column of a table of points (CSV, XLSX); give ``y`` with it."""
     y: str | None = None
+    """The y (latitude) column of a table of points; give ``x`` with it."""
     crs: str | None = None
+    """The CRS of the coordinates when the file declares none (a table's ``x``/``y`` are EPSG:4326
+    unless given)."""
     encoding: Annotated[str, AfterValidator(_known_encoding)] | None = None
+    """The text encoding of a Shapefile's .dbf or a CSV (``gbk``, ``gb18030``, ``utf-8``); detected
+    when absent."""
     coords: CoordinateSystem = "wgs84"
+    """The coordinate system of longitudes/latitudes: ``wgs84``, ``gcj02`` (Gaode/Amap, Tencent) or
+    ``bd09`` (Baidu), converted to WGS84 on reading."""
 
     @model_validator(mode="after")
     def _xy_together(self) -> LayerFormat:
@@ -186,6 +199,7 @@ class LayerSource(LayerFormat):
     """A vector layer or a table with coordinates, with its columns mapped to carecircle's names."""
 
     path: InputPath
+    """The file (Shapefile, GeoPackage, GeoJSON, CSV, XLSX), relative to the scenario file."""
 
 
 IGNORE = "ignore"
@@ -201,6 +215,7 @@ class FacilitySource(LayerSource):
     """
 
     types: dict[str, TypeMapping] = Field(default_factory=dict)
+    """The register's type values mapped to tiers or ``ignore``, over the built-in table."""
 
     def tier_of(self) -> dict[str, str]:
         return {**DEFAULT_FACILITY_TYPES, **self.types}
@@ -210,8 +225,11 @@ class NetworkSource(_Model):
     """Where the road network comes from: an OSM file, or a place name / bbox through osmnx."""
 
     path: InputPath | None = None
+    """An OSM XML, PBF or GraphML file of the county's roads."""
     place: str | None = None
+    """A place name whose roads osmnx downloads (once, then cached)."""
     bbox: tuple[float, float, float, float] | None = None
+    """A box whose roads osmnx downloads: west, south, east, north in degrees."""
 
     @model_validator(mode="after")
     def _exactly_one(self) -> NetworkSource:
@@ -228,10 +246,15 @@ class OlderTable(_Model):
     """A census table of older residents by township (e.g. 第七次人口普查 township sheet)."""
 
     path: InputPath
+    """The table file (CSV or XLSX)."""
     key: str
+    """The column of township codes."""
     total: str
+    """The column of residents."""
     older: str
+    """The column of older residents (60+)."""
     sheet: str | None = None
+    """The worksheet of a workbook."""
 
 
 class PopulationSource(_Model):
@@ -249,11 +272,17 @@ class PopulationSource(_Model):
     """
 
     raster: InputPath | None = None
+    """Residents per cell (WorldPop, GHS-POP; any CRS)."""
     older_rasters: tuple[InputPath, ...] = ()
+    """Age-band rasters summed into older residents (e.g. WorldPop 60-65 and 65+)."""
     older_table: OlderTable | None = None
+    """A census table of older residents by township: each township's 60+ share."""
     older_share: Share | None = None
+    """One county-wide share of older residents among residents (0-1)."""
     points: LayerSource | None = None
+    """Village points or polygons with counts, columns mapped to ``older`` and/or ``residents``."""
     grid_m: PositiveFloat = 100.0
+    """The working grid, in metres, that rasters are summed onto and polygons spread over."""
     census_county: str | None = None
     """The county's 2020 census (七普) figures, by 6-digit 区划代码 or name (``"360681"``,
     ``"贵溪市, 鹰潭市, 江西省"``), from the county table shipped with carecircle: with ``raster``
@@ -317,11 +346,17 @@ class DataSources(_Model):
     """
 
     network: NetworkSource
+    """The road network."""
     population: PopulationSource
+    """Where residents and older residents come from."""
     townships: LayerSource | None = None
+    """Township (乡镇街道) polygons; without them the county outline is one township."""
     villages: LayerSource | None = None
+    """Village (村/社区) polygons or points; without them each township is one village."""
     facilities: FacilitySource | None = None
+    """The facility register; without it no centre exists yet."""
     candidates: LayerSource | None = None
+    """Candidate parcels for new sites (used with ``siting``)."""
 
     def facility_types(self) -> dict[str, str]:
         """Register type wording -> tier: the defaults with the register's own ``types:``."""
@@ -332,7 +367,9 @@ class DataSources(_Model):
 
 class StudyArea(_Model):
     boundary: LayerSource
+    """The county outline."""
     buffer_m: Annotated[float, Field(ge=0, le=50_000, allow_inf_nan=False)] = 2000.0
+    """How far outside the county, in metres, roads still carry trips."""
 
 
 # Plausible ranges: outside them a figure is a unit slip (km/h for m/s, seconds for minutes),
@@ -347,8 +384,12 @@ WalkSpeed = Annotated[float, Field(ge=WALK_MPS[0], le=WALK_MPS[1], allow_inf_nan
 
 
 class TierTravel(_Model):
+    """A tier's service circle: how its centres are reached, and within how many minutes."""
+
     mode: TravelMode
+    """How the tier's centres are reached: ``walk``, ``ebike`` or ``drive``."""
     minutes: PositiveFloat
+    """The service circle's travel time, in minutes."""
 
     @model_validator(mode="after")
     def _plausible(self) -> TierTravel:
@@ -368,14 +409,19 @@ class Travel(_Model):
     """
 
     walk_speed_mps: WalkSpeed = 1.0
+    """Walking speed of older pedestrians, in m/s (the design speed)."""
     walk_speed_band: tuple[WalkSpeed, WalkSpeed] = (0.8, 1.2)
+    """Slow and fast walking speeds, in m/s, that coverage is also reported at."""
     ebike_speed_kmh: Annotated[
         float, Field(ge=EBIKE_KMH[0], le=EBIKE_KMH[1], allow_inf_nan=False)
     ] = 12.0
+    """E-bike speed, in km/h."""
     drive_speeds_kmh: dict[
         str, Annotated[float, Field(ge=DRIVE_KMH[0], le=DRIVE_KMH[1], allow_inf_nan=False)]
     ] = Field(default_factory=dict)
+    """Driving speeds, in km/h, by OSM highway class, over the built-in ones."""
     max_access_m: Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False)] = 500.0
+    """The farthest, in metres, a cell or facility joins the main road network."""
 
 
 Basemap = Literal["none", "osm", "tianditu", "tianditu_img", "gaode"]
@@ -395,8 +441,11 @@ class MapOptions(_Model):
     """
 
     basemap: Basemap = "none"
+    """The background the map opens on: ``none`` or online tiles."""
     tianditu_key: str | None = None
+    """The 天地图 (Tianditu) key; else ``$TIANDITU_KEY``."""
     simplify_m: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] = 10.0
+    """The tolerance, in metres, to which polygons are simplified for display."""
 
     @model_validator(mode="after")
     def _tianditu_needs_a_key(self) -> MapOptions:
@@ -428,9 +477,13 @@ class Zone(_Model):
     """
 
     townships: list[str] | None = None
+    """The zone's townships, by name or id."""
     band: Literal["south", "central", "north"] | None = None
+    """A third of the county by latitude."""
     min_sites: Annotated[int, Field(ge=0)] = 0
+    """The fewest new sites in the zone."""
     max_sites: Annotated[int, Field(ge=0)] | None = None
+    """The most new sites in the zone; no limit when absent."""
 
     @model_validator(mode="after")
     def _one_definition(self) -> Zone:
@@ -449,23 +502,41 @@ class Siting(_Model):
     """The regional nursing-home siting problem (solved by carecircle.planning.siting)."""
 
     tier: FacilityTier = "regional"
+    """The tier of the new sites (its travel mode and minutes set their reach)."""
     new_beds: Annotated[int, Field(ge=0)]
+    """The new beds to site, at least."""
     beds_per_site: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (100, 300)
+    """The fewest and the most beds of one site."""
     min_sites: Annotated[int, Field(ge=0)] = 0
+    """The fewest sites."""
     max_sites: Annotated[int, Field(ge=1)] | None = None
+    """The most sites; no limit when absent."""
     nursing_share: Share | None = None
+    """The nursing-type (护理型) share of beds, at least; else the strictest ``nursing-share`` rule in
+    ``policy``."""
     land_m2_per_bed: PositiveFloat | None = None
+    """Land per bed, in m²; else the catalogue's planning value."""
     land_quota_mu: PositiveFloat | None = None
+    """The land available for the new beds, in 亩."""
     budget_yuan: PositiveFloat | None = None
+    """The total cost limit, in yuan."""
     cost_per_bed_yuan: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """The cost of one new bed, in yuan."""
     cost_per_site_yuan: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """The fixed cost of one site, in yuan."""
     expand_jingloyuan: bool = True
+    """Whether existing 敬老院 may be expanded as sites."""
     institutionalisation_rate: Share = 0.03
+    """The share of older residents who need an institution bed."""
     zones: dict[str, Zone] = Field(default_factory=dict)
+    """Named zones with their own numbers of sites (乳山's south, centre and north)."""
     time_limit_s: PositiveFloat = 60.0
+    """The solver's time limit, in seconds."""
     # New village centres are recommended for every older resident out of reach (0), or only
     # for settlements: 400 m squares with at least this many older residents out of reach.
     settlement_older: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """Older residents out of reach a 400 m square needs for a new village centre (0: every one out
+    of reach counts)."""
 
     @model_validator(mode="after")
     def _range_order(self) -> Siting:
@@ -492,7 +563,10 @@ class Policy(_Model):
     """Rules to check: catalogue ids mapped to ``null`` (catalogue value) or an override."""
 
     document: str | None = None
+    """The policy document the targets come from."""
     targets: dict[str, float | dict[str, float] | None] = Field(default_factory=dict)
+    """Catalogue rule ids mapped to ``null`` (the catalogue's value), a number or a mapping of
+    parameters."""
 
 
 class PlanSpec(_Model):
@@ -507,8 +581,11 @@ class PlanSpec(_Model):
     """
 
     facilities: LayerFormat = Field(default_factory=LayerFormat)
+    """How to read the plan's facilities (a layer without ``path``)."""
     projects: LayerFormat = Field(default_factory=LayerFormat)
+    """How to read the plan's housing projects (a layer without ``path``)."""
     types: dict[str, FacilityTier] = Field(default_factory=dict)
+    """The plan's facility-type wording mapped to tiers, over ``data.facilities.types``."""
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
@@ -567,18 +644,31 @@ class Scenario(_Model):
     """A validated scenario. Build it with :func:`load_scenario`."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")]
+    """The scenario's short name, used for output folders; the file's name when absent."""
     title: str | None = None
+    """The title shown on the map and the report."""
     crs: str = "auto"
+    """The metric CRS of the analysis (e.g. ``EPSG:4549``); ``auto`` picks the UTM zone."""
     area: StudyArea
+    """The study area."""
     data: DataSources
+    """The county's data."""
     tiers: dict[FacilityTier, TierTravel] = Field(default_factory=_default_tiers)
+    """The travel mode and minutes of each facility tier."""
     travel: Travel = Field(default_factory=Travel)
+    """Travel speeds."""
     map: MapOptions = Field(default_factory=MapOptions)
+    """How the HTML map is drawn."""
     policy: Policy = Field(default_factory=Policy)
+    """The rules to check."""
     siting: Siting | None = None
+    """The regional nursing-home siting problem; none when absent."""
     plan: PlanSpec | None = None
+    """How to read an allocation plan under review (``check-plan``)."""
     limits: InputLimits = Field(default_factory=InputLimits)
+    """Bounds on the input files a run or a plan check reads."""
     quality: QualityOptions = Field(default_factory=QualityOptions)
+    """When data-quality warnings show as a banner."""
     source_file: Path | None = Field(default=None, exclude=True)
 
     def tier(self, name: str) -> TierTravel:
