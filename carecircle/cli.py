@@ -524,5 +524,172 @@ def batch(
     sys.exit(outcome.exit_code)
 
 
+def _parse_from_files(
+    ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+) -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for item in values:
+        for part in item.split(","):
+            layer, sep, path = part.partition("=")
+            if not sep or not layer.strip() or not path.strip():
+                raise click.BadParameter(
+                    f"{terminal_text(part, limit=80)}: 须为 图层=路径 / give LAYER=PATH, e.g. "
+                    "villages=村界.shp (layers: boundary, townships, villages, facilities, candidates)"
+                )
+            out[layer.strip()] = Path(path.strip())
+    return out
+
+
+@main.command()
+@click.argument("county")
+@click.argument("more_files", nargs=-1, metavar="[LAYER=PATH]...", callback=_parse_from_files)
+@_out_option("kits/<scenario name>/")
+@click.option(
+    "--boundary",
+    type=click.Path(path_type=Path),
+    help="The county outline (a GIS file) instead of OSM's.",
+)
+@click.option(
+    "--osm",
+    "osm_file",
+    type=click.Path(path_type=Path),
+    help="A local OSM XML or PBF file instead of Overpass.",
+)
+@click.option(
+    "--population",
+    "population_file",
+    type=click.Path(path_type=Path),
+    help="A residents-per-cell raster instead of WorldPop over HTTP.",
+)
+@click.option(
+    "--from-files",
+    "from_files",
+    multiple=True,
+    metavar="LAYER=PATH",
+    callback=_parse_from_files,
+    help="The bureau's own layer in place of the draft (boundary, townships, villages, "
+    "facilities, candidates); repeatable or comma-separated.",
+)
+@click.option(
+    "--townships", type=click.Path(path_type=Path), help="Same as --from-files townships=PATH."
+)
+@click.option(
+    "--villages", type=click.Path(path_type=Path), help="Same as --from-files villages=PATH."
+)
+@click.option(
+    "--facilities", type=click.Path(path_type=Path), help="Same as --from-files facilities=PATH."
+)
+@click.option(
+    "--candidates", type=click.Path(path_type=Path), help="Same as --from-files candidates=PATH."
+)
+@click.option(
+    "--census-county", metavar="CODE|NAME", help="The census county, when COUNTY does not name it."
+)
+@click.option(
+    "--buffer-m",
+    type=float,
+    default=2000.0,
+    show_default=True,
+    help="Roads this far outside the area.",
+)
+@click.option(
+    "--name", default=None, help="The scenario's name [default: cn<code>, cn<code>-part]."
+)
+@click.option(
+    "--nominatim-url",
+    envvar="CARECIRCLE_NOMINATIM_URL",
+    show_envvar=True,
+    help="Nominatim server [default: osmnx's].",
+)
+@click.option(
+    "--overpass-url",
+    envvar="CARECIRCLE_OVERPASS_URL",
+    show_envvar=True,
+    help="Overpass API [default: osmnx's].",
+)
+@click.option(
+    "--worldpop-url",
+    envvar="CARECIRCLE_WORLDPOP_URL",
+    show_envvar=True,
+    help="WorldPop file server [default: https://data.worldpop.org].",
+)
+@click.pass_context
+def init(
+    ctx: click.Context,
+    county: str,
+    more_files: dict[str, Path],
+    out_dir: Path | None,
+    boundary: Path | None,
+    osm_file: Path | None,
+    population_file: Path | None,
+    from_files: dict[str, Path],
+    townships: Path | None,
+    villages: Path | None,
+    facilities: Path | None,
+    candidates: Path | None,
+    census_county: str | None,
+    buffer_m: float,
+    name: str | None,
+    nominatim_url: str | None,
+    overpass_url: str | None,
+    worldpop_url: str | None,
+) -> None:
+    """为一个县生成情景与数据包 / write a runnable scenario and a data kit for a county.
+
+    COUNTY is a 6-digit 区划代码 (360681), a county's name ('乐清市, 温州市, 浙江省') or a part
+    of a county followed by the county ('东门街道, 贵溪市'). LAYER=PATH pairs after it (or after
+    --from-files) are the bureau's own layers.
+    """
+    from carecircle.kit import KitRequest, build_kit
+
+    clock = _StageClock(ctx.obj["quiet"])
+    step: list[tuple[int, int]] = []
+
+    def progress(i: int, n: int, label: str) -> None:
+        if step and step[-1] == (i, n):  # a detail of the stage under way
+            if not ctx.obj["quiet"]:
+                click.echo(f"      {terminal_text(label, limit=_LINE)}", err=True)
+        else:
+            step.append((i, n))
+            clock(i, n, label)
+
+    layers = {**from_files, **more_files}
+    for layer, path in (
+        ("townships", townships),
+        ("villages", villages),
+        ("facilities", facilities),
+        ("candidates", candidates),
+    ):
+        if path is not None:
+            layers[layer] = path
+    with _friendly_errors():
+        result = build_kit(
+            KitRequest(
+                county=county,
+                out_dir=out_dir,
+                boundary=boundary,
+                osm_file=osm_file,
+                population=population_file,
+                from_files=layers,
+                census_county=census_county,
+                buffer_m=buffer_m,
+                nominatim_url=nominatim_url,
+                overpass_url=overpass_url,
+                worldpop_url=worldpop_url,
+                name=name,
+            ),
+            progress=progress,
+        )
+    clock.close()
+    for record in result.kit.layers.values():
+        used = "" if record.spec else ", 未用于情景 / not in the scenario"
+        count = f" {record.count:,}" if record.count is not None else ""
+        line = f"  {record.layer}{count}: {record.trust}{used} - {record.source}"
+        click.echo(terminal_text(line, limit=_LINE), err=True)
+    click.echo(f"情景 / scenario: {result.scenario.resolve()}")
+    click.echo(f"数据来源 / sources: {(result.out_dir / 'data' / 'SOURCES.md').resolve()}")
+    click.echo(f"下一步 / next: carecircle run {result.scenario}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

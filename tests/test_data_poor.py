@@ -192,3 +192,29 @@ def test_village_points_become_territories_that_match_the_real_villages_older(
     # Every village point stands in its own township, as the real layer says.
     truth = dict(zip(villages["XZQDM"].astype(str), villages["SSXZDM"].astype(str), strict=True))
     assert dict(zip(result.villages["id"], result.villages["township"], strict=True)) == truth
+
+
+def test_uncovered_cells_of_a_degree_raster_tile_without_gaps(demo: Path, tmp_path: Path) -> None:
+    """The demo raster is square in degrees: its cells are cos(lat) narrower than tall. Drawn as
+    squares of the same area they left a gap between every row (the map showed stripes)."""
+    path = _scenario(
+        tmp_path,
+        demo,
+        {"population": {"raster": str(demo / "population.tif"), "older_share": 0.25}},
+        "raster-cells",
+    )
+    result = CliRunner().invoke(main, ["-q", "run", str(path), "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    grid = gpd.read_file(tmp_path / "out" / "results.gpkg", layer="uncovered_grid")
+    with rasterio.open(demo / "population.tif") as src:
+        assert src.crs.is_geographic
+        lat = (src.bounds.bottom + src.bounds.top) / 2
+    b = grid.geometry.bounds
+    ratio = float(((b.maxx - b.minx) / (b.maxy - b.miny)).median())
+    assert ratio == pytest.approx(np.cos(np.radians(lat)), rel=0.02)
+    union = shapely.union_all(grid.geometry.to_numpy())
+    # Neighbouring cells touch: the cells merge into a few blobs, not one strip per row.
+    parts = len(getattr(union, "geoms", [union]))
+    rows = len(np.unique(np.round(grid.geometry.centroid.y / 50)))
+    assert parts < rows / 2
+    assert union.area == pytest.approx(float(grid.area.sum()), rel=0.02)

@@ -9,6 +9,7 @@ simplification happens in ``maps``.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from carecircle.outputs.isochrones import isochrones
 from carecircle.pipeline import RunResult
@@ -89,16 +91,26 @@ def isochrone_minutes(threshold: float) -> tuple[float, ...]:
 # --- the uncovered grid ----------------------------------------------------------------------
 
 
-def _cell_size(result: RunResult) -> float:
-    """The side of the demand cells: the raster's own cells, else the working grid."""
+def _cell_size(result: RunResult) -> tuple[float, float]:
+    """Width and height in metres of the demand cells: the raster's own cells, else the working
+    grid. A raster square in degrees (WorldPop) has cells narrower than tall by cos(latitude);
+    drawn as squares of the same area they would leave gaps between rows."""
     raster = result.summary.get("inputs", {}).get("raster", {})
     if raster.get("method") == "cells":
         size = raster.get("cell_m") or next(
             (b.get("cell_m") for b in raster.get("older_rasters", [])), None
         )
         if size:
-            return float(size)
-    return float(result.scenario.data.population.grid_m)
+            crs = raster.get("crs") or next(
+                (b.get("crs") for b in raster.get("older_rasters", [])), None
+            )
+            aspect = 1.0
+            if crs and CRS.from_user_input(crs).is_geographic and len(result.cells):
+                lat = result.cells.geometry.to_crs(4326).y.median()
+                aspect = math.sqrt(max(math.cos(math.radians(float(lat))), 0.1))
+            return float(size) * aspect, float(size) / aspect
+    grid = float(result.scenario.data.population.grid_m)
+    return grid, grid
 
 
 def uncovered_grid(
@@ -113,7 +125,8 @@ def uncovered_grid(
     y = cells["y"].to_numpy(dtype=np.float64)[outside]
     older = older_all[outside]
     minutes = cells["seconds"].to_numpy(dtype=np.float64)[outside] / 60.0
-    size = _cell_size(result)
+    width, height = _cell_size(result)
+    size = math.sqrt(width * height)
     factor = 1
     while True:
         gx, gy, g_older, g_minutes = _blocks(x, y, older, minutes, size, factor)
@@ -124,9 +137,9 @@ def uncovered_grid(
     if factor > 1:
         log.info("uncovered grid summed onto %g m squares (%d cells)", size * factor, keep.sum())
     side = size * factor
-    squares = shapely.box(
-        gx[keep] - side / 2, gy[keep] - side / 2, gx[keep] + side / 2, gy[keep] + side / 2
-    )
+    # The raster's own cells keep their shape; blocks of several are squares.
+    w, h = (width, height) if factor == 1 else (side, side)
+    squares = shapely.box(gx[keep] - w / 2, gy[keep] - h / 2, gx[keep] + w / 2, gy[keep] + h / 2)
     frame = gpd.GeoDataFrame(
         {
             "older": g_older[keep],
