@@ -219,12 +219,14 @@ _DATA_OPTION = click.option(
 @_DATA_OPTION
 def validate(scenario: Path, data_from: str | None) -> None:
     """检查情景文件 / check a scenario file and list every problem in it."""
+    from carecircle.preflight import preflight
     from carecircle.scenario import load_scenario
     from carecircle.sources.layers import check_columns
 
     with _friendly_errors():
         sc = load_scenario(scenario, data_from=data_from)
         check_columns(sc)
+        preflight(sc)  # every check of `run` that needs no travel graph
     tiers = ", ".join(f"{k}: {v.mode} {v.minutes:g} min" for k, v in sc.tiers.items())
     click.echo(f"情景文件有效 / scenario is valid: {sc.name} ({tiers})")
 

@@ -449,10 +449,7 @@ def _demand_cells(
     demand = _demand(scenario, inputs)
     if len(demand) == 0:
         where = pop.points.path if pop.points is not None else pop.raster or pop.older_rasters[0]
-        raise DataError(
-            f"{where}: 研究区内无人口 / no populated cell or village count inside the study area; "
-            "check the data and the area"
-        )
+        raise no_population(where)
     points = gpd.GeoSeries(gpd.points_from_xy(demand.x, demand.y), crs=inputs.crs)
     cells = gpd.GeoDataFrame(
         {
@@ -479,6 +476,14 @@ def _demand_cells(
         share, census_report = _share_per_cell(scenario, inputs, cells)
         cells["older"] = cells["residents"] * share
     return cells, dict(demand.report), census_report
+
+
+def no_population(where: object) -> DataError:
+    """The refusal of a population source with nothing inside the area (run and validate)."""
+    return DataError(
+        f"{where}: 研究区内无人口 / no populated cell or village count inside the study area; "
+        "check the data and the area (the points' `x:`/`y:` columns, `crs:` and `coords:`)"
+    )
 
 
 def _demand(scenario: Scenario, inputs: _Admin) -> census.Demand:
@@ -784,7 +789,9 @@ def _travel_times(
             f"{np.min(fsnap.distance_m):,.0f} m); check their coordinates and CRS (Gaode/Amap "
             "coordinates need `coords: gcj02`, Baidu ones `coords: bd09`) and that the network covers them"
         )
-    facilities = facilities.assign(network_part=_status_names(fsnap.status), access_m=fsnap.distance_m)
+    facilities = facilities.assign(
+        network_part=_status_names(fsnap.status), access_m=fsnap.distance_m
+    )
     centres = np.flatnonzero(
         (facilities["tier"] == "village").to_numpy() & (fsnap.status != engine.Snap.OFF_NETWORK)
     )
@@ -895,7 +902,9 @@ def _county_figures(
         }
     covered = float(older[seconds <= threshold].sum())
     figures["older_covered"] = covered
-    figures["older_off_network"] = float(older[(cells["network_part"] == "off_network").to_numpy()].sum())
+    figures["older_off_network"] = float(
+        older[(cells["network_part"] == "off_network").to_numpy()].sum()
+    )
     figures["share"] = covered / total if total else float("nan")
     minutes = np.arange(0, 61, 5)
     figures["share_by_minutes"] = {

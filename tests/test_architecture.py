@@ -33,6 +33,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("carecircle.planning",),
     ("carecircle.quality", "carecircle.recommend"),
     ("carecircle.pipeline",),
+    ("carecircle.preflight",),
     ("carecircle.review",),
     ("carecircle.outputs",),
     ("carecircle.batch", "carecircle.api"),

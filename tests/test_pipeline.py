@@ -51,7 +51,9 @@ def test_cell_times_match_networkx(
     cells = demo_run.cells
     facilities = demo_run.facilities
     node_ids = np.array(list(road_graph.nodes))
-    fx = facilities[(facilities["tier"] == "village") & (facilities["network_part"] != "off_network")]
+    fx = facilities[
+        (facilities["tier"] == "village") & (facilities["network_part"] != "off_network")
+    ]
     # Snapping, independently: osmnx's nearest node among main-network nodes.
     main = max(
         nx.weakly_connected_components(

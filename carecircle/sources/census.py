@@ -43,6 +43,7 @@ import rasterio.windows
 import shapely
 from affine import Affine
 from pyproj import CRS, Transformer
+from rasterio.windows import Window
 from shapely.geometry.base import BaseGeometry
 
 from carecircle import guard
@@ -227,28 +228,42 @@ def _read_window(
 ) -> _Window:
     guard.data_file(path, "栅格 / raster")
     with _unreadable_as_data_error(path), rasterio.open(path) as src:
-        if src.crs is None:
-            raise DataError(
-                f"{path}: 栅格缺少坐标系 / the raster has no CRS; set it with gdal_edit.py -a_srs EPSG:4326"
-            )
-        area_src = gpd.GeoSeries([area], crs=area_crs).to_crs(src.crs).iloc[0]
-        window = _window(src, area_src, path)
-        cells = int(window.height) * int(window.width)
-        if max_cells is not None and cells > max_cells:
-            raise guard.over_limit(
-                path,
-                "研究区窗口的栅格单元数",
-                "the raster window over the study area holds",
-                cells,
-                max_cells,
-                "raster_cells",
-                " cells",
-            )
+        area_src, window = checked_window(src, path, area, area_crs, max_cells)
         band = src.read(1, window=window, masked=True)
         values = np.ma.filled(band.astype(np.float64), 0.0)
         _check_values(values, path)
         cell = math.sqrt(_cell_area_m2(src, area_src, to_crs))
         return _Window(path, values, src.window_transform(window), CRS(src.crs), cell)
+
+
+def checked_window(
+    src: rasterio.io.DatasetReader,
+    path: Path,
+    area: BaseGeometry,
+    area_crs: CRS | str,
+    max_cells: int | None,
+) -> tuple[BaseGeometry, Window]:
+    """The area in the raster's CRS and the raster's window over it, refused when the raster has
+    no CRS, misses the area or holds more than ``max_cells`` there (``limits.raster_cells``);
+    no cell is read, so ``validate`` checks a raster the way ``run`` reads it."""
+    if src.crs is None:
+        raise DataError(
+            f"{path}: 栅格缺少坐标系 / the raster has no CRS; set it with gdal_edit.py -a_srs EPSG:4326"
+        )
+    area_src = gpd.GeoSeries([area], crs=area_crs).to_crs(src.crs).iloc[0]
+    window = _window(src, area_src, path)
+    cells = int(window.height) * int(window.width)
+    if max_cells is not None and cells > max_cells:
+        raise guard.over_limit(
+            path,
+            "研究区窗口的栅格单元数",
+            "the raster window over the study area holds",
+            cells,
+            max_cells,
+            "raster_cells",
+            " cells",
+        )
+    return area_src, window
 
 
 @contextmanager
