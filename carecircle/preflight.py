@@ -4,9 +4,11 @@ What :func:`preflight` passes, ``run`` does not reject for the same reasons: it 
 ``run`` calls (the working CRS, each layer's reader, the admin cross-checks, the facility type
 mapping, the census lookup and table, the siting model's checks before solving), and for the
 inputs whose full reading is the heavy part it checks only what decides their refusal: a raster
-opens and overlaps the area (its bounds, no cell read), a road file is a readable file of a
-recognised kind whose declared bounds reach the area (not parsed), the facilities or population
-points lie inside the area (swapped longitude and latitude land outside it).
+opens and overlaps the area (its bounds first; then its window over the area is read as run reads
+it, bounded by ``limits.raster_cells``, for its cells and the census), a road file is a readable
+file of a recognised kind whose declared bounds reach the area (streamed or its blob headers read
+as run's guards do, never parsed), the facilities or population points lie inside the area
+(swapped longitude and latitude land outside it).
 
 Every problem found is listed at once, each under the scenario key to fix, as one
 :class:`~carecircle.errors.ScenarioError`.
@@ -34,7 +36,7 @@ from carecircle.planning import regional
 from carecircle.sources import census, layers, network
 
 if TYPE_CHECKING:
-    from carecircle.scenario import Scenario
+    from carecircle.scenario import InputLimits, Scenario
 
 __all__ = ["preflight"]
 
@@ -187,10 +189,15 @@ def _population(
 ) -> None:
     pop = scenario.data.population
     limits = scenario.limits
+    read = [True]  # the census county and table, each read as run reads it
     if pop.census_county is not None:
-        attempt("data.population.census_county", pipeline._census_county, scenario)
+        read.append(attempt("data.population.census_county", pipeline._census_county, scenario))
     if pop.older_table is not None:
-        attempt("data.population.older_table", census.older_shares, pop.older_table, limits=limits)
+        read.append(
+            attempt(
+                "data.population.older_table", census.older_shares, pop.older_table, limits=limits
+            )
+        )
     if pop.points is not None:
         if admin is None:
             attempt(
@@ -210,20 +217,35 @@ def _population(
     rasters = [("data.population.raster", pop.raster)] if pop.raster else []
     rasters += [(f"data.population.older_rasters[{i}]", p) for i, p in enumerate(pop.older_rasters)]
     area = admin.boundary.geometry.iloc[0]
-    for key, path in rasters:
+    light = [
         attempt(key, _raster_overlaps, Path(path), area, admin.crs, limits.raster_cells)
+        for key, path in rasters
+    ]
+    if rasters and all(light) and all(r is not None for r in read):
+        # The window over the area, read as run reads it (bounded by limits.raster_cells): cells
+        # that no count can be, nothing populated inside, the census table or county disagreeing.
+        try:
+            pipeline._demand_cells(scenario, admin)
+        except CareCircleError as exc:
+            key = next((k for k, p in rasters if str(exc).startswith(str(p))), "data.population")
+            attempt(key, _raise, exc)
 
 
 def _no_population(path: str) -> None:
     raise pipeline.no_population(path)
 
 
-def _raster_overlaps(path: Path, area: Any, area_crs: CRS, max_cells: int | None) -> None:
+def _raise(exc: CareCircleError) -> None:
+    raise exc
+
+
+def _raster_overlaps(path: Path, area: Any, area_crs: CRS, max_cells: int | None) -> bool:
     """The first part of run's raster reading: the file opens, has a CRS, its window over the
     area is non-empty and within ``limits.raster_cells``; no cell is read."""
     guard.data_file(path, "栅格 / raster")
     with census._unreadable_as_data_error(path), rasterio.open(path) as src:
         census.checked_window(src, path, area, area_crs, max_cells)
+    return True
 
 
 # --- roads ----------------------------------------------------------------------------------------
@@ -237,13 +259,15 @@ def _roads(scenario: Scenario, admin: pipeline._Admin | None, attempt: Attempt) 
         return
     path = Path(source.path)
     area = _area_wgs84(admin, scenario.area.buffer_m) if admin is not None else None
-    attempt("data.network.path", _road_file, path, scenario.limits.road_file_mb, area)
+    attempt("data.network.path", _road_file, path, scenario.limits, area)
 
 
-def _road_file(path: Path, limit_mb: float, area: tuple[float, float, float, float] | None) -> None:
+def _road_file(
+    path: Path, limits: InputLimits, area: tuple[float, float, float, float] | None
+) -> None:
     """A road file run can read: within ``road_file_mb``, non-empty, of a recognised kind by its
     name and its first bytes; an OSM XML file whose ``<bounds>`` miss the area has no road in it."""
-    size = guard.check_size(path, limit_mb, "road_file_mb")
+    size = guard.check_size(path, limits.road_file_mb, "road_file_mb")
     if size == 0:
         raise DataError(f"{path}: 路网文件为空 / the road file is empty; check the file")
     name = path.name.lower()
@@ -273,8 +297,14 @@ def _road_file(path: Path, limit_mb: float, area: tuple[float, float, float, flo
             f"{path}: 不是{kind}文件 / not an {kind} file (it starts {excerpt(start, 24)}); "
             f"check that data.network.path names the road file, or export the roads again as {kind}"
         )
-    if kind == "OSM XML" and area is not None:
-        _check_osm_bounds(path, head, area)
+    # run's own checks before parsing: an OSM XML file streamed once (no DTD, nodes and size
+    # within the limits), a PBF's blob headers (its decompressed size); nothing is parsed.
+    if kind == "OSM XML":
+        guard.check_osm_xml(path, unzipped_mb=limits.osm_unzipped_mb, nodes=limits.osm_nodes)
+        if area is not None:
+            _check_osm_bounds(path, head, area)
+    elif kind == "OSM PBF":
+        guard.check_pbf(path, unzipped_mb=limits.osm_unzipped_mb)
 
 
 def _check_osm_bounds(path: Path, head: bytes, area: tuple[float, float, float, float]) -> None:

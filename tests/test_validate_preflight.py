@@ -170,6 +170,34 @@ def raster_elsewhere(raw: dict[str, Any], demo: Path, d: Path) -> None:
     raw["data"]["population"]["raster"] = str(d / "p.tif")
 
 
+def _raster(raw: dict[str, Any], demo: Path, d: Path, change: Callable[[Any], Any]) -> None:
+    with rasterio.open(demo / "population.tif") as src:
+        profile, band = src.profile, src.read(1).astype("float32")
+    profile["dtype"] = "float32"
+    with rasterio.open(d / "p.tif", "w", **profile) as out:
+        out.write(change(band), 1)
+    raw["data"]["population"]["raster"] = str(d / "p.tif")
+
+
+def raster_negative(raw: dict[str, Any], demo: Path, d: Path) -> None:
+    def change(band: Any) -> Any:
+        band[band > 0] = -1.0
+        return band
+
+    _raster(raw, demo, d, change)
+
+
+def raster_ten_times_the_census(raw: dict[str, Any], demo: Path, d: Path) -> None:
+    _raster(raw, demo, d, lambda band: band * 10)  # persons per km² for persons per cell, say
+
+
+def roads_with_a_dtd(raw: dict[str, Any], demo: Path, d: Path) -> None:
+    text = (demo / "roads.osm").read_text(encoding="utf-8")
+    text = text.replace("<osm ", '<!DOCTYPE osm [<!ENTITY a "b">]>\n<osm ', 1)
+    (d / "r.osm").write_text(text, encoding="utf-8")
+    raw["data"]["network"]["path"] = str(d / "r.osm")
+
+
 def raster_not_a_tif(raw: dict[str, Any], demo: Path, d: Path) -> None:
     shutil.copy(demo / "township_population.csv", d / "p.tif")
     raw["data"]["population"]["raster"] = str(d / "p.tif")
@@ -230,6 +258,9 @@ DEFECTS: dict[str, tuple[Mutate, str, str | None, str]] = {
     "population_points_elsewhere": (population_points_elsewhere, "data.population.points", "p.gpkg", "no populated cell"),
     "raster_elsewhere": (raster_elsewhere, "data.population.raster", "p.tif", "does not overlap"),
     "raster_not_a_tif": (raster_not_a_tif, "data.population.raster", "p.tif", "not a readable GeoTIFF"),
+    "raster_negative": (raster_negative, "data.population.raster", "p.tif", "negative population"),
+    "raster_ten_times_the_census": (raster_ten_times_the_census, "data.population.raster", "p.tif", "census_tolerance above 10.0"),
+    "roads_with_a_dtd": (roads_with_a_dtd, "data.network.path", "r.osm", "declares a DTD"),
     "roads_not_osm": (roads_not_osm, "data.network.path", "r.osm", "not an OSM XML file"),
     "roads_elsewhere": (roads_elsewhere, "data.network.path", "r.osm", "no road lies inside the study area"),
     "bbox_inverted": (bbox_inverted, "data.network.bbox", None, "invalid box"),
