@@ -423,6 +423,22 @@ class Travel(_Model):
     max_access_m: Annotated[float, Field(gt=0, le=5000, allow_inf_nan=False)] = 500.0
     """The farthest, in metres, a cell or facility joins the main road network."""
 
+    @model_validator(mode="after")
+    def _faster_than_walking(self) -> Travel:
+        walk_kmh = self.walk_speed_mps * 3.6
+        slow = {
+            f"drive_speeds_kmh.{k}": v for k, v in self.drive_speeds_kmh.items() if v < walk_kmh
+        }
+        if self.ebike_speed_kmh < walk_kmh:
+            slow["ebike_speed_kmh"] = self.ebike_speed_kmh
+        if slow:
+            listed = ", ".join(f"{k} = {v:g}" for k, v in slow.items())
+            raise ValueError(
+                f"比步行（{walk_kmh:.1f} km/h）还慢 / slower than walking ({walk_kmh:.1f} km/h at "
+                f"walk_speed_mps = {self.walk_speed_mps:g}): {listed}; check the units (km/h)"
+            )
+        return self
+
 
 Basemap = Literal["none", "osm", "tianditu", "tianditu_img", "gaode"]
 TIANDITU_KEY_ENV = "TIANDITU_KEY"

@@ -326,3 +326,15 @@ def test_seed_scenarios_validate_on_the_demo_data(name: str, demo_root: Path) ->
         main, ["validate", str(demo_root / "scenarios" / f"{name}.yaml"), "--data", "demo"]
     )
     assert result.exit_code == 0, result.output
+
+
+def test_a_drive_or_ebike_slower_than_walking_is_refused(tmp_path: Path) -> None:
+    from carecircle.scenario import Travel
+
+    with pytest.raises(
+        ValueError, match=r"slower than walking \(6\.8 km/h.*drive_speeds_kmh\.residential = 5"
+    ):
+        Travel(walk_speed_mps=1.9, drive_speeds_kmh={"residential": 5.0, "primary": 60.0})
+    with pytest.raises(ValueError, match="ebike_speed_kmh = 5"):
+        Travel(walk_speed_mps=1.9, ebike_speed_kmh=5.0)
+    assert Travel(walk_speed_mps=1.0, ebike_speed_kmh=5.0).ebike_speed_kmh == 5.0
