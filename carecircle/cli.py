@@ -690,6 +690,15 @@ def init(
         click.echo(terminal_text(line, limit=_LINE), err=True)
     click.echo(f"情景 / scenario: {result.scenario.resolve()}")
     click.echo(f"数据来源 / sources: {(result.out_dir / 'data' / 'SOURCES.md').resolve()}")
+    from carecircle.preflight import preflight
+    from carecircle.scenario import load_scenario
+
+    try:  # what validate would say, before the planner runs it
+        preflight(load_scenario(result.scenario))
+    except CareCircleError as exc:
+        click.echo(terminal_text(f"待修正 / to fix before run: {exc}", limit=4 * _LINE), err=True)
+        click.echo(f"下一步 / next: 修改 / edit {result.scenario}, then carecircle validate")
+        return
     click.echo(f"下一步 / next: carecircle run {result.scenario}")
 
 

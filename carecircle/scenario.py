@@ -24,6 +24,7 @@ import yaml
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -137,9 +138,23 @@ def _missing_hint(path: Path) -> str:
 InputPath = Annotated[Path, AfterValidator(_resolve_path)]
 
 
+def _code_as_text(value: object) -> object:
+    """``census_county: 360681`` unquoted is the code YAML read as a number: the code."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+def text_codec(name: str) -> str:
+    """The Python codec of a text encoding's name; LookupError for an unknown one or a codec
+    that is not a text encoding (rot13, zlib_codec, base64: they turn bytes into bytes)."""
+    info = codecs.lookup(name)
+    if not getattr(info, "_is_text_encoding", True):
+        raise LookupError(f"{name!r} is not a text encoding")
+    return info.name
+
+
 def _known_encoding(value: str) -> str:
     try:
-        return codecs.lookup(value).name
+        return text_codec(value)
     except (LookupError, ValueError):  # ValueError: a NUL character in the name
         raise ValueError(
             f"未知的字符编码 / unknown text encoding {_short(value)}; use e.g. gbk, gb18030 or utf-8"
@@ -283,7 +298,7 @@ class PopulationSource(_Model):
     """Village points or polygons with counts, columns mapped to ``older`` and/or ``residents``."""
     grid_m: PositiveFloat = 100.0
     """The working grid, in metres, that rasters are summed onto and polygons spread over."""
-    census_county: str | None = None
+    census_county: Annotated[str | None, BeforeValidator(_code_as_text)] = None
     """The county's 2020 census (七普) figures, by 6-digit 区划代码 or name (``"360681"``,
     ``"贵溪市, 鹰潭市, 江西省"``), from the county table shipped with carecircle: with ``raster``
     alone, the county's 60+ share of residents; with ``older_rasters``, the older-resident total

@@ -248,3 +248,10 @@ def test_age_band_rasters_are_calibrated_to_the_county_census(demo: Path, tmp_pa
     )
     assert code == 2
     assert "older_a.tif" in output and "census_tolerance" in output
+
+
+def test_an_unquoted_code_in_the_scenario_is_the_code() -> None:
+    from carecircle.scenario import PopulationSource
+
+    src = PopulationSource.model_validate({"raster": __file__, "census_county": 360681})
+    assert src.census_county == "360681"

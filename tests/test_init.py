@@ -39,6 +39,7 @@ import rasterio.features
 import rasterio.windows
 import requests
 import shapely
+import yaml
 from _servers import OsmServer
 from affine import Affine
 from click.testing import CliRunner, Result
@@ -385,6 +386,57 @@ def test_from_files_replaces_those_layers_and_keeps_the_rest(
         w for w in summary["data_quality"]["warnings"] if w["code"] == "kit_layers_not_official"
     )
     assert [i["layer"] for i in kit_warning["items"]] == ["boundary", "roads", "population"]
+
+
+def test_a_rerun_keeps_the_planners_edits_and_init_says_what_run_would_refuse(
+    guixi: dict[str, Any], tmp_path: Path
+) -> None:
+    """Found by a new user: rerunning init --from-files erased the `types:` they had added to
+    scenario.yaml, and init said "next: carecircle run" for a register run then refused."""
+    work, kit_dir = guixi["work"], tmp_path / "kit"
+    shutil.copytree(guixi["kit"], kit_dir)
+    register = tmp_path / "机构名录.csv"
+    pd.DataFrame(
+        {
+            "编号": ["1", "2"],
+            "机构名称": ["江边社区颐养之家", "东门街道养老服务中心"],
+            "类型": ["颐养之家", "乡镇（街道）养老服务中心"],
+            "经度": [117.21339, 117.21152],
+            "纬度": [28.28432, 28.28744],
+        }
+    ).to_csv(register, index=False, encoding="utf-8-sig")
+    first = _invoke(
+        ["init", DONGMEN, "--out", str(kit_dir), "--from-files", f"facilities={register}"],
+        work / "cache",
+    )
+    assert first.exit_code == 0, first.output
+    # The unknown type is named now, not by the run.
+    assert "to fix before run" in first.stderr and "颐养之家" in first.stderr
+    assert "carecircle run" not in first.stdout
+    scenario = kit_dir / "scenario.yaml"
+    doc = yaml.safe_load(scenario.read_text(encoding="utf-8"))
+    doc["data"]["facilities"]["types"] = {"颐养之家": "mutual_aid"}
+    doc["policy"]["targets"]["mutual-aid-coverage"] = None
+    doc["tiers"] = {"village": {"mode": "walk", "minutes": 10}}
+    scenario.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    villages = tmp_path / "村.csv"
+    pd.DataFrame(
+        {"行政区划代码": ["a", "b"], "村名": ["江边社区", "城北社区"],
+         "经度": [117.21339, 117.20426], "纬度": [28.28432, 28.29066]}
+    ).to_csv(villages, index=False, encoding="gbk")  # fmt: skip
+    again = _invoke(
+        ["init", DONGMEN, "--out", str(kit_dir), "--from-files", f"villages={villages}"],
+        work / "cache",
+    )
+    assert again.exit_code == 0, again.output
+    assert "carecircle run" in again.stdout, again.stderr
+    sc = load_scenario(scenario)
+    assert sc.data.facilities is not None and sc.data.facilities.types["颐养之家"] == "mutual_aid"
+    assert "mutual-aid-coverage" in sc.policy.targets
+    assert sc.tiers["village"].minutes == 10
+    assert sc.data.villages is not None and sc.data.villages.columns["行政区划代码"] == "id"
+    ran = _invoke(["run", str(scenario), "--out", str(tmp_path / "maps")], work / "cache")
+    assert ran.exit_code == 0, ran.output
 
 
 def test_offline_init_from_local_files(guixi_files: Path, tmp_path: Path) -> None:

@@ -259,3 +259,13 @@ def test_unknown_encoding_is_a_scenario_error(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="unknown text encoding 'gbkk'"):
         LayerSource(path=tmp_path / "f.csv", encoding="gbkk")
     assert issubclass(ScenarioError, ValueError)
+
+
+def test_codes_saved_as_decimals_by_excel_stay_the_codes() -> None:
+    """A register's 所在村社区代码 written as 360681001001.0 (Excel, pandas) is the code, not a
+    different village (found by a new user: every facility 'named another village')."""
+    from carecircle.sources.layers import _as_text
+
+    assert _as_text("360681001001.0") == "360681001001"
+    assert _as_text(360681001001.0) == "360681001001"
+    assert _as_text("12.5") == "12.5" and _as_text("1.0") == "1.0"  # not codes: kept

@@ -19,6 +19,7 @@ other one as it is.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -27,16 +28,19 @@ from typing import Any
 
 import geopandas as gpd
 import shapely
+import yaml
 from shapely.geometry.base import BaseGeometry
 
+from carecircle import guard
 from carecircle._version import __version__
 from carecircle.atomic import staged_dir
 from carecircle.errors import DataError
 from carecircle.kit import bureau, osm, worldpop
 from carecircle.kit.area import Area, resolve_area
 from carecircle.kit.cache import cache_root, osm_services
-from carecircle.kit.compose import scenario_text
+from carecircle.kit.compose import merged_document, scenario_text
 from carecircle.kit.manifest import Kit, LayerRecord, read_kit, write_kit
+from carecircle.scenario import InputLimits
 
 __all__ = ["NOMINATIM_ENV", "OVERPASS_ENV", "KitRequest", "KitResult", "build_kit"]
 
@@ -97,6 +101,13 @@ def build_kit(request: KitRequest, progress: Progress = lambda _i, _n, _m: None)
                 "boundary= both given; give one"
             )
         files["boundary"] = request.boundary
+    named: dict[str, Path | None] = {f"--from-files {k}": v for k, v in files.items()}
+    named.update(
+        {"--out": request.out_dir, "--osm": request.osm_file, "--population": request.population}
+    )
+    for option, given in named.items():
+        _printable(option, given)
+    _printable("--name", request.name)
     for layer, path in files.items():
         if layer not in bureau.LAYERS:
             raise DataError(
@@ -106,6 +117,13 @@ def build_kit(request: KitRequest, progress: Progress = lambda _i, _n, _m: None)
         if not Path(path).is_file():
             raise DataError(
                 f"--from-files {layer}={path}: 文件不存在 / file not found; check the path"
+            )
+        guard.data_file(Path(path), f"--from-files {layer}")  # before anything is copied
+        size_mb = Path(path).stat().st_size / 2**20
+        if size_mb > InputLimits().file_mb:
+            raise DataError(
+                f"--from-files {layer}={path}: 文件过大 / the file is {size_mb:,.0f} MB, over the "
+                f"{InputLimits().file_mb:g} MB a layer may be; give the county's part of it"
             )
     if request.osm_file is not None:
         osm.check_osm_file(request.osm_file)
@@ -121,6 +139,12 @@ def build_kit(request: KitRequest, progress: Progress = lambda _i, _n, _m: None)
     name = request.name or _default_name(area)
     out = Path(request.out_dir) if request.out_dir is not None else Path("kits") / name
     existing = read_kit(out / DATA_DIR)
+    if existing is None and out.is_dir() and any(out.iterdir()):
+        raise DataError(
+            f"--out {out}: 文件夹非空且不是数据包 / the folder is not empty and holds no kit "
+            "(data/kit.json); init would replace its data/ and scenario.yaml: give a new or "
+            "empty folder"
+        )
     if existing is not None and (
         existing.area.get("code") != area.county.code
         or bool(existing.area.get("whole_county")) != area.whole_county
@@ -147,8 +171,26 @@ def build_kit(request: KitRequest, progress: Progress = lambda _i, _n, _m: None)
     return _build(request, area, name, out, files, existing, progress)
 
 
+def _printable(option: str, value: object) -> None:
+    """File names and names go into scenario.yaml and onto the terminal: a control character or
+    a line separator in one (U+2028, NEL) could end a YAML line there, so it is refused."""
+    if value is None:
+        return
+    text = str(value)
+    bad = next((ch for ch in text if not ch.isprintable()), None)
+    if bad is not None:
+        raise DataError(
+            f"{option}: 名称含控制字符 / the name holds a control or line-break character "
+            f"(U+{ord(bad):04X}); rename the file or folder"
+        )
+
+
 def _default_name(area: Area) -> str:
-    return f"cn{area.county.code}" if area.whole_county else f"cn{area.county.code}-part"
+    """``cn330382`` for a county; a part gets a short hash of its name, so two parts of one county
+    write their maps to different folders."""
+    if area.whole_county:
+        return f"cn{area.county.code}"
+    return f"cn{area.county.code}-part-{hashlib.sha1(area.name.encode()).hexdigest()[:6]}"
 
 
 def _area_record(area: Area, info: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -180,7 +222,7 @@ def _update(kit: Kit, out: Path, files: Mapping[str, Path], progress: Progress) 
             layers[layer] = bureau.import_layer(layer, Path(path), data)[0]
         progress(len(files) + 1, len(files) + 1, "写出 / writing the scenario and the kit")
         kit = Kit(kit.area, layers, _today(), __version__, kit.extras)
-        _write(stage, kit)
+        _write(stage, kit, out / SCENARIO_FILE)
     return KitResult(out, out / SCENARIO_FILE, kit, None, tuple(files))
 
 
@@ -238,18 +280,24 @@ def _build(
             "buffer_m": request.buffer_m,
         }
         kit = Kit(_area_record(area, info), layers, _today(), __version__, extras)
-        _write(stage, kit)
+        _write(stage, kit, out / SCENARIO_FILE if existing is not None else None)
     return KitResult(out, out / SCENARIO_FILE, kit, population, tuple(kit.layers))
 
 
-def _write(stage: Path, kit: Kit) -> None:
-    """kit.json, SOURCES.md and scenario.yaml into the stage, the scenario checked by loading it."""
+def _write(stage: Path, kit: Kit, previous: Path | None = None) -> None:
+    """kit.json, SOURCES.md and scenario.yaml into the stage, the scenario checked by loading it.
+    A rerun over a kit keeps the planner's edits to its scenario (all but the layers' files)."""
     from carecircle.scenario import load_scenario
     from carecircle.sources.layers import check_columns
 
     write_kit(stage / DATA_DIR, kit)
     scenario = stage / SCENARIO_FILE
-    scenario.write_text(scenario_text(kit), encoding="utf-8")
+    document = None
+    if previous is not None and previous.is_file():
+        edited = yaml.safe_load(previous.read_text(encoding="utf-8"))
+        if isinstance(edited, dict):
+            document = merged_document(kit, edited)
+    scenario.write_text(scenario_text(kit, document), encoding="utf-8")
     check_columns(load_scenario(scenario))
 
 

@@ -28,17 +28,37 @@ __all__ = ["ALIASES", "LAYERS", "import_layer"]
 LAYERS = ("boundary", "townships", "villages", "facilities", "candidates")
 
 # Canonical column -> the names a bureau's file may use for it, per layer, in order of preference.
-_ID = ("XZQDM", "区划代码", "代码", "编码", "编号", "code", "CODE", "ID")
+_ID = ("XZQDM", "区划代码", "行政区划代码", "代码", "编码", "编号", "code", "CODE", "ID")
 _NAME = ("XZQMC", "名称", "name", "NAME", "NAME_CN")
 ALIASES: Mapping[str, Mapping[str, tuple[str, ...]]] = {
     "boundary": {"id": _ID, "name": _NAME},
     "townships": {
-        "id": ("XZQDM", "乡镇代码", "乡镇街道代码", "区划代码", "代码", "编码", "code", "ID"),
+        "id": (
+            "XZQDM",
+            "乡镇代码",
+            "乡镇街道代码",
+            "区划代码",
+            "行政区划代码",
+            "代码",
+            "编码",
+            "code",
+            "ID",
+        ),
         "name": ("XZQMC", "乡镇名称", "乡镇街道名称", "名称", "name", "NAME"),
         "kind": ("XZQLX", "类型", "类别"),
     },
     "villages": {
-        "id": ("XZQDM", "村社区代码", "村代码", "区划代码", "代码", "编码", "code", "ID"),
+        "id": (
+            "XZQDM",
+            "村社区代码",
+            "村代码",
+            "区划代码",
+            "行政区划代码",
+            "代码",
+            "编码",
+            "code",
+            "ID",
+        ),
         "name": ("XZQMC", "村社区名称", "村名", "名称", "name", "NAME"),
         "township": ("SSXZDM", "所属乡镇代码", "所属乡镇街道代码", "乡镇代码"),
         "kind": ("CJLX", "类型", "城乡分类"),

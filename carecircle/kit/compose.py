@@ -59,7 +59,49 @@ def scenario_document(kit: Kit) -> dict[str, Any]:
     }
 
 
-def scenario_text(kit: Kit) -> str:
+# The keys init writes for a layer; any other key a planner added (``types:``, ...) is kept.
+_INIT_KEYS = frozenset(
+    {"path", "layer", "columns", "x", "y", "crs", "encoding", "coords", "raster", "older_rasters",
+     "census_county", "older_share", "older_table", "points"}
+)  # fmt: skip
+
+
+def merged_document(kit: Kit, edited: dict[str, Any]) -> dict[str, Any]:
+    """The kit's scenario over a planner's edited one: the layers init manages are the kit's,
+    every other key (policy, tiers, siting, ``types:``, ...) is the planner's."""
+    new = scenario_document(kit)
+    out = dict(edited)
+    area = dict(out.get("area") or {})
+    area["boundary"] = new["area"]["boundary"]
+    area.setdefault("buffer_m", new["area"]["buffer_m"])
+    out["area"] = area
+    data = dict(out.get("data") or {})
+    for key, spec in new["data"].items():
+        old = data.get(key)
+        kept = (
+            {k: v for k, v in old.items() if k not in _INIT_KEYS} if isinstance(old, dict) else {}
+        )
+        data[key] = {**spec, **kept}
+    for key in ("townships", "villages", "facilities", "candidates"):
+        if key not in new["data"]:
+            data.pop(key, None)
+    out["data"] = data
+    for key in ("name", "title", "policy"):
+        out.setdefault(key, new[key])
+    return out
+
+
+def _comment(text: str) -> str:
+    """Text safe inside a YAML ``#`` comment: every character YAML or a terminal breaks a line
+    or acts on (CR, LF, NEL, U+2028/2029, other controls) escaped, so a file name cannot end the
+    comment and add keys to the scenario."""
+    return "".join(
+        ch if ch.isprintable() and ch not in "\u2028\u2029\x85" else f"\\u{ord(ch):04x}"
+        for ch in text
+    )
+
+
+def scenario_text(kit: Kit, document: dict[str, Any] | None = None) -> str:
     """``scenario.yaml``: a header on the kit's sources and trust, then the scenario."""
     area = kit.area
     lines = [
@@ -77,7 +119,12 @@ def scenario_text(kit: Kit) -> str:
         f"#   carecircle init {code} --out <this folder> --from-files villages=村界.shp facilities=机构.csv",
         "",
     ]
-    body = yaml.safe_dump(scenario_document(kit), allow_unicode=True, sort_keys=False, width=100)
+    body = yaml.safe_dump(
+        document if document is not None else scenario_document(kit),
+        allow_unicode=True,
+        sort_keys=False,
+        width=100,
+    )
     footer = []
     if "candidates" in kit.layers and kit.layers["candidates"].spec:
         footer = [
@@ -86,4 +133,5 @@ def scenario_text(kit: Kit) -> str:
             "# asks for sites, e.g.:",
             "# siting: {new_beds: 200, beds_per_site: [50, 200], time_limit_s: 60}",
         ]
+    lines = [_comment(line) for line in lines]
     return "\n".join(lines) + body + "\n".join(footer) + ("\n" if footer else "")

@@ -178,6 +178,9 @@ def _is_pbf(path: Path) -> bool:
 
 
 def check_osm_file(path: Path) -> None:
+    """A local OSM file as ``run`` takes one: a regular data file within the default input
+    limits (decompressed size, node count, no DTD; a PBF's declared blob sizes), checked by
+    streaming before any parser sees it."""
     if not path.is_file():
         raise DataError(f"--osm {path}: 文件不存在 / file not found; check the path")
     name = path.name.lower()
@@ -186,6 +189,15 @@ def check_osm_file(path: Path) -> None:
             f"--osm {path}: 不支持的格式 / unsupported file; give OSM XML "
             f"({', '.join(_XML_SUFFIXES)}) or PBF (.osm.pbf)"
         )
+    from carecircle import guard
+    from carecircle.scenario import InputLimits
+
+    limits = InputLimits()
+    guard.data_file(path, "OSM 文件 / OSM file")
+    if _is_pbf(path):
+        guard.check_pbf(path, unzipped_mb=limits.osm_unzipped_mb)
+    else:
+        guard.check_osm_xml(path, unzipped_mb=limits.osm_unzipped_mb, nodes=limits.osm_nodes)
 
 
 def _pyrosm(path: Path, area: BaseGeometry) -> Any:

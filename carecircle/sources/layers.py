@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import logging
+import re
 import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from pyproj import CRS
 from carecircle import guard
 from carecircle.errors import DataError, ScenarioError, excerpt
 from carecircle.rules import MU_M2, ownership
-from carecircle.scenario import InputLimits, LayerSource, Scenario
+from carecircle.scenario import InputLimits, LayerSource, Scenario, text_codec
 from carecircle.sources import coords
 
 __all__ = [
@@ -374,7 +375,7 @@ def _cpg_encoding(cpg: Path) -> str | None:
     if name.isdigit():
         name = "utf-8" if name == "65001" else f"cp{name}"
     try:
-        return codecs.lookup(name).name
+        return text_codec(name)
     except (LookupError, ValueError):
         raise DataError(
             f"{cpg}: .cpg 中的字符编码无法识别 / the .cpg names an unknown encoding {excerpt(text)}; "
@@ -711,7 +712,14 @@ def _as_text(value: object) -> str:
         return ""
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    text = str(value).strip()
+    # "360681001001.0": a code column saved through Excel or pandas as a float, then as text.
+    if _FLOAT_CODE.fullmatch(text):
+        return text.split(".", 1)[0]
+    return text
+
+
+_FLOAT_CODE = re.compile(r"\d{4,}\.0+")
 
 
 def _check_ownership(frame: gpd.GeoDataFrame, spec: LayerSource, path: Path) -> None:
