@@ -679,6 +679,7 @@ def _place_facilities(
         str(k): int(v) for k, v in facilities.loc[ignored, "type"].value_counts().items()
     }
     facilities = facilities[~ignored].reset_index(drop=True)
+    facilities = _outside_area(scenario, inputs, facilities)
     for col in ("floor_m2", "beds", "nursing_beds"):
         if col not in facilities.columns:
             facilities[col] = np.nan
@@ -691,6 +692,27 @@ def _place_facilities(
     facilities["village"] = facilities["in_village"]
     inputs.reports["facility_village_codes"] = _village_code_check(facilities, given)
     return facilities
+
+
+def _outside_area(
+    scenario: Scenario, inputs: _Admin, facilities: gpd.GeoDataFrame
+) -> gpd.GeoDataFrame:
+    """Register entries beyond the area and its buffer (a coordinate typo, another county's
+    home) serve nobody here: not counted, and each listed for a data-quality warning."""
+    area = shapely.union_all(inputs.boundary.geometry.to_numpy())
+    reach = area.buffer(scenario.area.buffer_m)
+    register = (facilities["source"] == "register").to_numpy()
+    outside = register & ~shapely.intersects(reach, facilities.geometry.to_numpy())
+    inputs.reports["facilities_outside_area"] = [
+        {
+            "id": str(f.id),
+            "name": str(f.name),
+            "type": str(f.type),
+            "km": round(float(area.distance(f.geometry)) / 1000, 1),
+        }
+        for f in facilities[outside].itertuples()
+    ]
+    return facilities[~outside].reset_index(drop=True)
 
 
 def _village_code_check(facilities: gpd.GeoDataFrame, given: pd.Series | None) -> dict[str, Any]:

@@ -157,6 +157,21 @@ def data_quality(
                 items=doubtful,
             )
         )
+    far = list(reports.get("facilities_outside_area", []))
+    if far:
+        first = far[0]
+        out.append(
+            warning(
+                "facilities_outside_area",
+                f"{len(far)} 处登记设施位于研究区及其缓冲区之外（如 {first['name']}，相距 "
+                f"{first['km']:g} 公里），未计入；请检查其经纬度",
+                f"{len(far)} registered facilities lie beyond the study area and its buffer "
+                f"(e.g. {first['name']}, {first['km']:g} km away) and are not counted; check "
+                "their coordinates (or coords: gcj02 / bd09)",
+                count=len(far),
+                items=far,
+            )
+        )
     ignored = dict(reports.get("facilities_ignored", {}))
     if ignored:
         n = sum(ignored.values())

@@ -218,3 +218,39 @@ def test_uncovered_cells_of_a_degree_raster_tile_without_gaps(demo: Path, tmp_pa
     rows = len(np.unique(np.round(grid.geometry.centroid.y / 50)))
     assert parts < rows / 2
     assert union.area == pytest.approx(float(grid.area.sum()), rel=0.02)
+
+
+def test_a_registered_facility_far_outside_the_county_is_flagged_not_counted(
+    demo: Path, tmp_path: Path
+) -> None:
+    """Found by a new user: a 敬老院 typed 130 km away was counted (its beds in the total) and
+    only blamed on unmapped roads."""
+    import pandas as pd
+
+    raw = yaml.safe_load((ROOT / "scenarios" / "demo.yaml").read_text(encoding="utf-8"))
+    register = pd.read_csv(demo / "facilities.csv", dtype=str)
+    far = register.iloc[[0]].copy()
+    far.iloc[0, 0] = "FAR-1"
+    lon_col = raw["data"]["facilities"]["x"]
+    far[lon_col] = str(float(far[lon_col].iloc[0]) + 1.3)
+    name_col = next(k for k, v in raw["data"]["facilities"]["columns"].items() if v == "name")
+    far[name_col] = "远处敬老院"
+    pd.concat([register, far]).to_csv(tmp_path / "facilities.csv", index=False)
+    data = raw["data"]
+    for key in ("townships", "villages"):
+        data[key]["path"] = str(demo / "admin.gpkg")
+    data["facilities"]["path"] = str(tmp_path / "facilities.csv")
+    data["population"]["raster"] = str(demo / "population.tif")
+    data["population"]["older_table"]["path"] = str(demo / "township_population.csv")
+    data.pop("network")
+    data.pop("candidates")
+    result = run_scenario(load_scenario(_scenario(tmp_path, demo, data, "far-facility")))
+    assert "FAR-1" not in set(result.facilities["id"])
+    assert len(result.facilities) == len(register)
+    warning = next(
+        w
+        for w in result.summary["data_quality"]["warnings"]
+        if w["code"] == "facilities_outside_area"
+    )
+    assert warning["count"] == 1 and warning["items"][0]["name"] == "远处敬老院"
+    assert warning["items"][0]["km"] > 100
