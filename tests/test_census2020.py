@@ -111,6 +111,7 @@ def test_lookup_by_code_and_name(query: str, code: str) -> None:
         ("鼓楼区", ["4 counties share this name"]),
         ("999999", ["no county with this code"]),
         ("火星县", ["no county of this name", "区划代码"]),
+        ("贵溪县", ["did you mean 贵溪市 (鹰潭市, 江西省, 360681)"]),
     ],
 )
 def test_unknown_and_ambiguous_names_are_refused_with_the_rows_to_choose_from(

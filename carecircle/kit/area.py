@@ -58,7 +58,7 @@ def resolve_area(query: str, census_county: str | None = None) -> Area:
     try:
         county, whole = census2020.lookup(text), True
     except DataError as exc:
-        if "同名" in str(exc):  # ambiguous: the lookup's message lists the namesakes
+        if "同名" in str(exc) or "did you mean" in str(exc):  # namesakes or a near name listed
             raise DataError(str(exc).replace("census_county", "COUNTY", 1)) from None
         if re.fullmatch(r"\d{6}", text):
             raise DataError(
@@ -68,7 +68,9 @@ def resolve_area(query: str, census_county: str | None = None) -> Area:
         if len(parts) > 1:
             try:
                 county = census2020.lookup(", ".join(parts[1:]))
-            except DataError:
+            except DataError as inner:
+                if "did you mean" in str(inner):
+                    raise DataError(str(inner).replace("census_county", "COUNTY", 1)) from None
                 county = None
     if census_county is not None:
         named = census2020.lookup(census_county)

@@ -113,10 +113,19 @@ def lookup(query: str) -> CountyCensus:
     if not parts:
         raise DataError("census_county: 为空 / empty; give a 6-digit 区划代码 or a county name")
     name, parents = parts[0], parts[1:]
-    # The name as written first (朝阳区 is not 朝阳市); without its suffix only when nothing is.
-    matches = [r for r in rows if r.county == name] or [
-        r for r in rows if _bare(r.county) == _bare(name)
-    ]
+    # The name as written (朝阳区 is not 朝阳市); a name written without its suffix (乐清) finds
+    # 乐清市, but one with another suffix (贵溪县 for 贵溪市) is refused, not guessed.
+    matches = [r for r in rows if r.county == name]
+    if not matches:
+        bare = [r for r in rows if _bare(r.county) == _bare(name)]
+        if _bare(name) != name and bare:
+            listed = "; ".join(r.label for r in bare[:5])
+            raise DataError(
+                f"census_county {text!r}: 2020年普查表无此名称 / no county of exactly this name in "
+                f"the 2020 census table; did you mean {listed}? give the name as listed or the "
+                "6-digit 区划代码"
+            )
+        matches = bare
     for parent in parents:
         narrowed = [r for r in matches if _bare(parent) in (_bare(r.city), _bare(r.province))]
         matches = narrowed or matches
