@@ -66,7 +66,83 @@ def data_file(path: Path, what: str = "文件 / file") -> Path:
         raise DataError(
             f"{path}: 不是数据文件 / not a data file (a {kind}); give the path of the data file itself"
         )
+    check_content(path)
     return path
+
+
+# GDAL picks a reader by a file's bytes, not its name: an XML "pointer" dataset (VRT, WMS, WFS,
+# MRF) named .gpkg or .shp would read /etc/shadow or fetch an internal URL. Each format a layer
+# or raster comes in must start as that format does, and no file may be such a pointer.
+_POINTER = re.compile(
+    rb"<\s*(?:OGRVRTDataSource|VRTDataset|GDAL_WMS|GDAL_WMTS|OGRWFSDataSource|WFS_GetCapabilities"
+    rb"|MRF_META|GDAL_WCS|WCS_GDAL|OGRSQLiteVirtual|GDALTileIndexDataset|PAMDataset)",
+    re.IGNORECASE,
+)
+_TIFF = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")
+_MAGIC: dict[str, tuple[bytes, ...]] = {
+    ".gpkg": (b"SQLite format 3\x00",),
+    ".sqlite": (b"SQLite format 3\x00",),
+    ".shp": (b"\x00\x00\x27\x0a",),
+    ".fgb": (b"fgb",),
+    ".parquet": (b"PAR1",),
+    ".xlsx": (b"PK\x03\x04",),
+    ".zip": (b"PK\x03\x04", b"PK\x05\x06"),
+    ".xls": (b"\xd0\xcf\x11\xe0",),
+    ".tif": _TIFF,
+    ".tiff": _TIFF,
+    ".gz": (b"\x1f\x8b",),
+    ".bz2": (b"BZh",),
+}
+_JSON = {".geojson", ".json", ".geojsonl"}
+
+
+def check_content(path: Path) -> None:
+    """The file's first bytes are those of the format its name says, and it is no GDAL pointer
+    dataset (a VRT or WMS that would make the reader open another file or a URL)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(64 * 1024)
+    except OSError as exc:
+        raise DataError(
+            f"{path}: 无法读取 / cannot read the file ({exc.strerror}); check the path"
+        ) from None
+    suffix = path.suffix.lower()
+    text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+    expected = _MAGIC.get(suffix)
+    wrong = (expected is not None and head and not head.startswith(expected)) or (
+        suffix in _JSON and text and text[:1] not in (b"{", b"[")
+    )
+    if wrong or _POINTER.search(head):
+        raise DataError(
+            f"{path}: 文件内容与扩展名 {excerpt(suffix or '(none)')} 不符 / the file's content is not "
+            f"what its name says ({suffix or 'no extension'}"
+            + (
+                ", it is a GDAL pointer dataset naming other files or URLs"
+                if _POINTER.search(head)
+                else ""
+            )
+            + "); save the layer again in that format"
+        )
+    if suffix == ".zip":
+        _check_zip_members(path)
+
+
+def _check_zip_members(path: Path) -> None:
+    """A zipped layer (a shapefile's parts) holds no pointer dataset under any name."""
+    try:
+        with zipfile.ZipFile(path) as book:
+            for entry in book.infolist()[:1000]:
+                with book.open(entry) as f:
+                    if _POINTER.search(f.read(64 * 1024)):
+                        raise DataError(
+                            f"{path}: 压缩包中的 {excerpt(entry.filename)} 是 GDAL 指针数据集 / "
+                            f"{excerpt(entry.filename)} in the zip is a GDAL pointer dataset naming "
+                            "other files or URLs; give the layer's own files"
+                        )
+    except DataError:
+        raise
+    except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, RuntimeError, ValueError):
+        raise DataError(f"{path}: 压缩包已损坏 / the zip is damaged; zip the layer again") from None
 
 
 def over_limit(
@@ -178,15 +254,22 @@ def check_workbook(path: Path, *, unzipped_mb: float, sheet_cells: int) -> None:
         for entry in entries:
             if not entry.filename.endswith((".xml", ".rels", ".vml")):
                 continue
+            scan = XmlScan()
             try:
                 with book.open(entry) as f:
                     head = f.read(64 * 1024)
+                    chunk = head
+                    while chunk:  # the whole part: a DTD may follow a long comment
+                        scan.feed(chunk)
+                        chunk = f.read(CHUNK)
             except (zipfile.BadZipFile, zlib.error, OSError, NotImplementedError, RuntimeError):
                 raise DataError(
                     f"{path}: 工作簿已损坏 / the workbook is damaged (part {excerpt(entry.filename)} "
                     "cannot be read); save it again from Excel or WPS"
                 ) from None
-            if _DTD.search(head):
+            if scan.longest > XML_TOKEN:
+                raise _long_token(path, entry.filename)
+            if scan.dtd:
                 raise DataError(
                     f"{path}: 工作簿含有DTD或实体声明 / the workbook declares a DTD or XML entities "
                     f"(in {excerpt(entry.filename)}), which spreadsheets never need; save it again "
@@ -206,6 +289,63 @@ def check_workbook(path: Path, *, unzipped_mb: float, sheet_cells: int) -> None:
                             sheet_cells,
                             "sheet_cells",
                         )
+
+
+def check_csv_header(path: Path, max_columns: int) -> None:
+    """A table's header line, read bounded before pandas parses it: at most ``max_columns``
+    columns, and a line end within 1 MB."""
+    with open(path, "rb") as f:
+        head = f.read(MB + 1)
+    line = head.split(b"\n", 1)[0]
+    columns = 1 + max(line.count(b","), line.count(b"\t"), line.count(b";"))
+    more = "+" if b"\n" not in head and len(head) > MB else ""
+    if columns > max_columns:
+        raise DataError(
+            f"{path}: 表头有 {columns:,}{more} 列 / the header has {columns:,}{more} columns, more "
+            f"than the {max_columns:,} a table may have; check the delimiter and the file"
+        )
+    if more:
+        raise DataError(
+            f"{path}: 表头超过 1 MB / the header line runs past 1 MB with no line end; check "
+            "that the file is a table (CSV) with one header row"
+        )
+
+
+# One tag, attribute or text run between two "<" longer than this is refused before any XML
+# parser sees it: expat before 2.6 parses such a token in quadratic time (CVE-2023-52425), and no
+# workbook cell (32,767 characters) or OSM tag comes near it.
+XML_TOKEN = 1 << 20
+
+
+class XmlScan:
+    """Fed a file's bytes a chunk at a time: whether a DTD or entity declaration appears anywhere
+    (after a long comment too), and the longest run of bytes between two ``<``."""
+
+    def __init__(self) -> None:
+        self.dtd = False
+        self.longest = 0
+        self._run = 0  # bytes since the last "<"
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        if not self.dtd and _DTD.search(self._tail + chunk):
+            self.dtd = True
+        self._tail = chunk[-16:]
+        parts = chunk.split(b"<")
+        if len(parts) == 1:
+            self._run += len(chunk)
+        else:
+            self.longest = max(self.longest, self._run + len(parts[0]), *map(len, parts[1:-1]))
+            self._run = len(parts[-1])
+        self.longest = max(self.longest, self._run)
+
+
+def _long_token(path: Path, part: str) -> DataError:
+    where = f" (in {excerpt(part)})" if part else ""
+    return DataError(
+        f"{path}: 含有超过 1 MB 的XML标记或文本{where} / an XML tag, attribute or text over 1 MB"
+        f"{where}, which real data never has; export the file again"
+    )
 
 
 # --- OSM files ------------------------------------------------------------------------------------
@@ -244,12 +384,16 @@ def check_osm_xml(path: Path, *, unzipped_mb: float, nodes: int) -> int:
     """Stream an OSM XML file once: its decompressed size and ``<node`` count within the limits,
     and no DTD. Returns the node count. Stops at the first limit passed."""
     count, tail = 0, b""
-    for i, chunk in enumerate(_stream(path, unzipped_mb * MB, "osm_unzipped_mb")):
-        if i == 0 and _DTD.search(chunk[: 64 * 1024]):
+    scan = XmlScan()
+    for chunk in _stream(path, unzipped_mb * MB, "osm_unzipped_mb"):
+        scan.feed(chunk)
+        if scan.dtd:
             raise DataError(
                 f"{path}: OSM文件含有DTD或实体声明 / the OSM file declares a DTD or XML entities, "
                 "which OSM data never has; export it again"
             )
+        if scan.longest > XML_TOKEN:
+            raise _long_token(path, "")
         data = tail + chunk
         count += data.count(b"<node")
         tail = data[-4:] if not data.endswith(b"<node") else b""

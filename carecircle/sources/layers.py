@@ -60,6 +60,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 _TABLE_SUFFIXES = {".csv", ".txt", ".xlsx", ".xls"}
+# A register or plan has tens of columns; a header of 200,000 stalled pandas for a minute.
+MAX_COLUMNS = 2000
 # GIS formats a layer may come in (read through GDAL); anything else is refused before reading,
 # so a path such as /etc/shadow never reaches a reader whose error would quote the file.
 _VECTOR_SUFFIXES = {
@@ -549,6 +551,7 @@ def read_table(
                 f"{excerpt(str(exc), 80)}); check the sheet name, or save the file again as .xlsx"
             ) from None
         return _text_columns(table.fillna(""), path), "xlsx"
+    guard.check_csv_header(path, MAX_COLUMNS)
     how = "scenario"
     if encoding is None:
         encoding, how = _detect_file(path), "detected"
