@@ -703,6 +703,10 @@ def _outside_area(
     reach = area.buffer(scenario.area.buffer_m)
     register = (facilities["source"] == "register").to_numpy()
     outside = register & ~shapely.intersects(reach, facilities.geometry.to_numpy())
+    if outside.sum() == register.sum():
+        # The whole register elsewhere is bad input (a CRS or lon/lat slip), refused by name
+        # when the facilities are joined to the roads; not a warning about a few.
+        outside[:] = False
     inputs.reports["facilities_outside_area"] = [
         {
             "id": str(f.id),

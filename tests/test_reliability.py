@@ -488,19 +488,24 @@ def test_bad_input_exits_2_with_one_line_naming_file_field_and_fix(
     assert not out.exists() and staging_leftovers(tmp_path) == []
 
 
-def test_one_facility_off_the_network_is_counted_not_fatal(
+def test_one_facility_far_away_is_flagged_not_fatal(
     county: Path, road_cache: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Only when every facility is off the network is it bad input (the case above)."""
+    """Only when every facility is elsewhere is it bad input (the case above); one typed 1° off
+    (about 100 km, beyond the area and its buffer) is not counted and is named in a warning."""
     path = county / "data" / "demo" / "facilities.csv"
     table = pd.read_csv(path, dtype=str, encoding="utf-8-sig")
     table.loc[0, "经度"] = f"{float(table.loc[0, '经度']) + 1.0:.6f}"
     table.to_csv(path, index=False, encoding="utf-8-sig")
     monkeypatch.setenv(CACHE_ENV, str(road_cache))
     result = run_scenario(load_scenario(county / "scenarios" / "demo.yaml"))
-    assert result.summary["snapping"]["facilities"]["off_network"] == 1
-    assert result.facilities.loc[0, "network_part"] == "off_network"
-    assert sum(result.summary["snapping"]["facilities"].values()) == len(table)
+    assert sum(result.summary["snapping"]["facilities"].values()) == len(table) - 1
+    far = next(
+        w
+        for w in result.summary["data_quality"]["warnings"]
+        if w["code"] == "facilities_outside_area"
+    )
+    assert far["count"] == 1 and far["items"][0]["km"] > 50
 
 
 # --- the scenario loader under fuzzing ------------------------------------------------------------
