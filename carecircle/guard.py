@@ -85,8 +85,6 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
     ".shp": (b"\x00\x00\x27\x0a",),
     ".fgb": (b"fgb",),
     ".parquet": (b"PAR1",),
-    ".xlsx": (b"PK\x03\x04",),
-    ".zip": (b"PK\x03\x04", b"PK\x05\x06"),
     ".xls": (b"\xd0\xcf\x11\xe0",),
     ".tif": _TIFF,
     ".tiff": _TIFF,
@@ -94,6 +92,16 @@ _MAGIC: dict[str, tuple[bytes, ...]] = {
     ".bz2": (b"BZh",),
 }
 _JSON = {".geojson", ".json", ".geojsonl"}
+_TIFF_SUFFIXES = {".tif", ".tiff"}
+_WHAT = {
+    ".tif": "a readable GeoTIFF",
+    ".tiff": "a readable GeoTIFF",
+    ".gpkg": "a GeoPackage",
+    ".shp": "a Shapefile",
+    ".geojson": "GeoJSON",
+    ".json": "GeoJSON",
+    ".xls": "an Excel workbook",
+}
 
 
 def check_content(path: Path) -> None:
@@ -113,15 +121,18 @@ def check_content(path: Path) -> None:
         suffix in _JSON and text and text[:1] not in (b"{", b"[")
     )
     if wrong or _POINTER.search(head):
+        what = _WHAT.get(suffix, f"a {suffix or 'data'} file")
+        pointer = (
+            " (a GDAL pointer dataset naming other files or URLs)" if _POINTER.search(head) else ""
+        )
         raise DataError(
             f"{path}: 文件内容与扩展名 {excerpt(suffix or '(none)')} 不符 / the file's content is not "
-            f"what its name says ({suffix or 'no extension'}"
+            f"what its name says: not {what}{pointer}; "
             + (
-                ", it is a GDAL pointer dataset naming other files or URLs"
-                if _POINTER.search(head)
-                else ""
+                "export it again as GeoTIFF"
+                if suffix in _TIFF_SUFFIXES
+                else "save it again in that format"
             )
-            + "); save the layer again in that format"
         )
     if suffix == ".zip":
         _check_zip_members(path)
