@@ -326,10 +326,46 @@ def _siting_lines(siting: dict[str, Any]) -> list[str]:
         )
     centres = siting.get("village_centres")
     if centres:
+        lines.extend(_centre_lines(centres))
+    return lines
+
+
+def _centre_lines(centres: dict[str, Any]) -> list[str]:
+    """The village-centre decision: the plan, what the curve says, who is left to mobile care."""
+    curve = centres.get("curve") or []
+    total = float(centres.get("older_total") or 0.0)
+    limit = centres.get("limit")
+    why = (
+        f"上限 {limit} 处 / limit {limit}"
+        if limit is not None
+        else "覆盖全部可服务老人 / the cover"
+    )
+    lines = [
+        f"推荐新增村级照料中心 / new village centres: {centres['new_centres']} 处（{why}；"
+        f"{centres['in_existing_buildings']} 利用现有建筑 in existing buildings；每处至少服务 "
+        f"{centres.get('min_older_per_centre', 0):g} 名老年人 each serves at least "
+        f"{centres.get('min_older_per_centre', 0):g}）; {centres['message'].split(';')[0]}"
+    ]
+    if len(curve) > 2 and total > 0:
+        first, last = curve[0], curve[-1]
+        # the smallest number of centres that brings nine tenths of what the whole plan brings
+        gain = last["older_covered"] - first["older_covered"]
+        knee = next(
+            (p for p in curve if p["older_covered"] - first["older_covered"] >= 0.9 * gain), last
+        )
         lines.append(
-            f"推荐新增村级照料中心 / new village centres: {centres['new_centres']} 处 "
-            f"({centres['in_existing_buildings']} 利用现有建筑 in existing buildings); "
-            f"{centres['message'].split(';')[0]}"
+            f"覆盖曲线 / coverage curve: 0 处 {first['share'] * 100:.1f}% → {knee['centres']} 处 "
+            f"{knee['share'] * 100:.1f}% → {last['centres']} 处 {last['share'] * 100:.1f}%"
+            f"（前 {knee['centres']} 处带来九成增量 / the first {knee['centres']} bring 90 % of "
+            "the gain）"
+        )
+    mobile = float(centres.get("older_mobile_service") or 0.0)
+    if mobile > 0:
+        villages = [m["village"] for m in centres.get("mobile_service", [])]
+        lines.append(
+            f"需流动或互助服务 / for mobile or mutual-aid service: {mobile:,.0f} 名老年人 older "
+            f"residents in {len(villages)} 个村（社区） villages（{'、'.join(villages[:6])}"
+            f"{' …' if len(villages) > 6 else ''}）"
         )
     return lines
 

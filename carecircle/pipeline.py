@@ -186,6 +186,7 @@ def run_scenario(
             node_seconds=node_seconds,
             siting_graph=siting_graph,
             candidates=inputs.candidates,
+            roads=_named_roads(inputs.network),
         )
         outcome = recommend.recommend(scenario, run_data)
     summary = _summary(scenario, inputs, graph, cells, facilities, coverage, snap_report)
@@ -412,6 +413,24 @@ def _road_km(net: network.RoadNetwork, villages: gpd.GeoDataFrame) -> npt.NDArra
     inside = where >= 0
     km = np.bincount(where[inside], weights=t.length_m[inside] / 1000, minlength=len(villages))
     return km.astype(np.float64)
+
+
+def _named_roads(net: network.RoadNetwork) -> gpd.GeoDataFrame:
+    """Every road segment with a name, as lines: new sites are named after the nearest."""
+    t = net.table
+    names = t.tag("name").values()
+    # A walking centre is not found "beside the expressway": motorways name nothing.
+    motorway = t.highway.isin(("motorway", "motorway_link", "trunk_link"))
+    rows = np.flatnonzero(~pd.isna(names) & (np.asarray(names, dtype=object) != "") & ~motorway)
+    ends = np.stack(
+        [
+            np.column_stack([t.x[t.u[rows]], t.y[t.u[rows]]]),
+            np.column_stack([t.x[t.v[rows]], t.y[t.v[rows]]]),
+        ],
+        axis=1,
+    )
+    frame = pd.DataFrame({"name": np.asarray(names, dtype=object)[rows].astype(str)})
+    return gpd.GeoDataFrame(frame, geometry=shapely.linestrings(ends), crs=net.crs)
 
 
 def _main_roads(net: network.RoadNetwork) -> gpd.GeoDataFrame:

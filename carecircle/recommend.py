@@ -14,7 +14,6 @@ The solver core sees matrices only; geometry stays here.
 
 from __future__ import annotations
 
-import heapq
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import scipy.sparse as sp
 import shapely
 import shapely.ops
 
-from carecircle import engine, locate
+from carecircle import engine
 from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
 from carecircle.planning import centres as centre_model
@@ -57,6 +56,9 @@ SITE_COLUMNS = (
     "older_in_reach",
     "marginal_gain",
     "villages",
+    "village",
+    "lon",
+    "lat",
 )
 
 
@@ -72,7 +74,7 @@ class SitingOutcome:
     sites: gpd.GeoDataFrame
     summary: dict[str, Any] = field(default_factory=dict)
     homes: regional.RegionalHomesResult | None = None
-    centres: locate.SitingResult | None = None
+    centres: centre_model.CentreCurve | None = None
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,8 @@ class RunData:
     node_seconds: npt.NDArray[np.float64]
     siting_graph: engine.TravelGraph
     candidates: gpd.GeoDataFrame | None = None
+    roads: gpd.GeoDataFrame | None = None
+    """Named road segments (``name``), for naming new sites after the nearest road."""
 
 
 def recommend(scenario: Scenario, run: RunData) -> SitingOutcome:
@@ -121,6 +125,10 @@ def recommend(scenario: Scenario, run: RunData) -> SitingOutcome:
     frames.append(centre_sites)
     sites = pd.concat(frames, ignore_index=True)
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=run.boundary.crs)
+    lonlat = sites.geometry.to_crs(4326)
+    sites["lon"] = np.round(lonlat.x.to_numpy(), 6) if len(sites) else []
+    sites["lat"] = np.round(lonlat.y.to_numpy(), 6) if len(sites) else []
+    sites["village"] = sites["village"].fillna("").astype(str) if "village" in sites else ""
     return SitingOutcome(sites=sites, summary=summary, homes=homes, centres=centres)
 
 
@@ -595,164 +603,279 @@ def _onto_village_roads(
     return first.set_geometry(gpd.GeoSeries(geoms, index=first.index, crs=first.crs)), roadless
 
 
+def _centre_limit(scenario: Scenario) -> int | None:
+    """The most new village centres the scenario allows: ``siting.max_new_centres``, or what
+    ``centre_budget_yuan`` buys at ``cost_per_centre_yuan`` (the smaller when both are set)."""
+    spec = scenario.siting
+    if spec is None:
+        return None
+    limits = [] if spec.max_new_centres is None else [spec.max_new_centres]
+    if spec.centre_budget_yuan is not None and spec.cost_per_centre_yuan > 0:
+        limits.append(int(spec.centre_budget_yuan // spec.cost_per_centre_yuan + 1e-9))
+    return min(limits) if limits else None
+
+
 def _village_centres(
     scenario: Scenario,
     run: RunData,
     parcels: gpd.GeoDataFrame | None,
     forbidden: gpd.GeoSeries | None = None,
-) -> tuple[locate.SitingResult | None, gpd.GeoDataFrame, dict[str, Any]]:
-    """New village centres: one in every village that has none, then the fewest more that bring
-    every settlement still beyond the threshold within it (rules village-center-coverage and
-    circle-15min), preferring existing buildings. Scattered housing is left to visiting services
-    and reported when the scenario sets ``siting.settlement_older``."""
+) -> tuple[centre_model.CentreCurve | None, gpd.GeoDataFrame, dict[str, Any]]:
+    """New village centres as a decision: the coverage curve (older residents within the village
+    tier's reach against the number of new centres, :func:`centre_model.centre_curve`) and the
+    plan at the scenario's limit (``max_new_centres`` or a budget), or the cover without one.
+    Every new centre brings at least ``min_older_per_centre`` residents; those no such centre
+    reaches are listed by village for mobile or mutual-aid services (互助点、助餐点). Candidates:
+    existing buildings and idle parcels first, the middle of each village without a centre, and
+    new-build points among the residents out of reach."""
     crs = run.boundary.crs
+    spec = scenario.siting
     limit = _threshold(scenario)
-    time_limit = scenario.siting.time_limit_s if scenario.siting else 60.0
+    time_limit = spec.time_limit_s if spec else 60.0
+    min_older = spec.min_older_per_centre if spec else 0.0
     cells = run.cells[run.cells["older"] > 0].reset_index(drop=True)
     points = gpd.GeoSeries(gpd.points_from_xy(cells["x"], cells["y"]), crs=crs)
+    older = cells["older"].to_numpy(dtype=np.float64)
     covered = np.asarray(cells["seconds"].to_numpy() <= limit)
-    # 1. A centre in every populated village without one (at its older-weighted middle).
+    forbidden = forbidden if forbidden is not None else gpd.GeoSeries([], crs=crs)
+    # Candidates: the middle of every populated village without a centre (off forbidden land,
+    # onto its roads), existing buildings, parcels and new-build points among those out of reach.
     lacking = np.flatnonzero(~run.villages["has_centre"].to_numpy(dtype=bool))
     first = _village_middles(run, lacking)
     first = first.assign(
-        candidate_id=[f"V{v}" for v in first["village_id"]],
-        name=[f"{n}照料中心（新建）" for n in first["name"]],
-        existing=False,
+        candidate_id=[f"V{v}" for v in first["village_id"]], name="", existing=False
     )
-    forbidden = forbidden if forbidden is not None else gpd.GeoSeries([], crs=crs)
     moved_geoms, moved = _off_forbidden(first.geometry, forbidden)
     first = first.set_geometry(moved_geoms)
     first, roadless = _onto_village_roads(run, scenario, first)
-    reach_first = _point_coverage(run.walk_graph, scenario, first.geometry, points, limit)
-    covered_after_first = covered | (reach_first.getnnz(axis=1) > 0)
-    # 2. The fewest more centres for the settlements still out of reach.
-    settlement = scenario.siting.settlement_older if scenario.siting else 0.0
-    scattered = _scattered(cells, ~covered_after_first, settlement)
-    covered_after_first |= scattered
-    short = cells[~covered_after_first]
-    result = None
-    cands = gpd.GeoDataFrame({"candidate_id": [], "name": [], "existing": []}, geometry=[], crs=crs)
-    reach = sp.csr_matrix((len(cells), 0))
-    if len(short):
-        cands = _centre_candidates(run, parcels, short)
-        new_build = ~cands["existing"].to_numpy(dtype=bool)
-        shifted, n = _off_forbidden(cands.geometry[new_build], forbidden)
-        cands.loc[new_build, "geometry"] = shifted.to_numpy()
-        moved += n
-        reach = _point_coverage(run.walk_graph, scenario, cands.geometry, points, limit)
-        lone = np.flatnonzero(~covered_after_first & (reach.getnnz(axis=1) == 0))
-        if lone.size:  # residents no block point reaches: each cell is its own candidate
-            extra = gpd.GeoDataFrame(
-                {
-                    "candidate_id": [f"N{len(cands) + k + 1}" for k in range(lone.size)],
-                    "name": "",
-                    "existing": False,
-                },
-                geometry=points.to_numpy()[lone],
-                crs=crs,
-            )
-            cands = gpd.GeoDataFrame(
-                pd.concat([cands, extra], ignore_index=True), geometry="geometry", crs=crs
-            )
-            reach = sp.hstack(
-                [reach, _point_coverage(run.walk_graph, scenario, extra.geometry, points, limit)]
-            ).tocsr()
-        result = centre_model.site_village_centres(
-            reach,
-            threshold=limit,
-            existing_building=cands["existing"].to_numpy(dtype=bool),
-            already_covered=covered_after_first,
-            time_limit=time_limit,
-        )
-    order = np.zeros(0, dtype=np.int64)
-    if result is not None:
-        order = _greedy_order(
-            reach, result.selected, covered_after_first, cells["older"].to_numpy()
-        )
-    chosen = cands.iloc[order]
-    picked = pd.concat([first, chosen], ignore_index=True)
-    reach_all = sp.hstack([reach_first, reach[:, order]]).tocsc()
-    sites = _centre_sites(run, cells, covered, picked, reach_all)
-    uncoverable = cells.iloc[result.uncoverable] if result is not None else cells.iloc[:0]
-    after = covered | (reach_all.getnnz(axis=1) > 0)
-    older = cells["older"].to_numpy()
+    settlement = spec.settlement_older if spec else 0.0
+    scattered = _scattered(cells, ~covered, settlement)
+    short = cells[~covered & ~scattered]
+    cands = gpd.GeoDataFrame(
+        pd.concat(
+            [
+                first[["candidate_id", "name", "existing", "geometry"]].assign(lacking=True),
+                _centre_candidates(run, parcels, short).assign(lacking=False)
+                if len(short)
+                else first.iloc[:0][["candidate_id", "name", "existing", "geometry"]],
+            ],
+            ignore_index=True,
+        ),
+        geometry="geometry",
+        crs=crs,
+    )
+    cands["lacking"] = cands["lacking"].fillna(False).astype(bool)
+    cands["existing"] = cands["existing"].fillna(False).astype(bool)
+    new_build = ~cands["existing"].to_numpy(dtype=bool) & ~cands["lacking"].to_numpy(dtype=bool)
+    shifted, n_moved = _off_forbidden(cands.geometry[new_build], forbidden)
+    cands.loc[new_build, "geometry"] = shifted.to_numpy()
+    moved += n_moved
+    reach = _point_coverage(run.walk_graph, scenario, cands.geometry, points, limit)
+    wanted = ~covered & ~scattered
+    lone = np.flatnonzero(wanted & (reach.getnnz(axis=1) == 0))
+    if lone.size:  # residents no candidate reaches: each cell is a candidate of its own
+        extra = gpd.GeoDataFrame(
+            {"candidate_id": [f"P{k + 1}" for k in range(lone.size)], "name": "",
+             "existing": False, "lacking": False},
+            geometry=points.to_numpy()[lone],
+            crs=crs,
+        )  # fmt: skip
+        cands = gpd.GeoDataFrame(pd.concat([cands, extra], ignore_index=True), geometry="geometry", crs=crs)  # fmt: skip
+        reach = sp.hstack(
+            [reach, _point_coverage(run.walk_graph, scenario, extra.geometry, points, limit)]
+        ).tocsr()
+    cap = _centre_limit(scenario)
+    weights = np.where(wanted, older, 0.0)
+    prefer = 0.5 * cands["existing"].to_numpy(dtype=float) + cands["lacking"].to_numpy(dtype=float)
+    curve = centre_model.centre_curve(
+        sp.csr_array(reach),
+        weights,
+        threshold=limit,
+        min_older=min_older,
+        prefer=prefer,
+        exact_at=cap,
+        time_limit=time_limit,
+    )
+    point = curve.cover if cap is None else curve.at(cap)
+    chosen = cands.iloc[point.selected].reset_index(drop=True)
+    sites = _centre_sites(run, cells, curve, point, chosen)
+    reach_any = np.asarray(reach.getnnz(axis=1) > 0)
+    brought = np.zeros(len(cells))
+    rows = np.flatnonzero(curve.group_of >= 0)
+    brought[rows] = np.asarray(point.share.sum(axis=1)).ravel()[curve.group_of[rows]]
+    after = covered | (brought > 1 - 1e-9)
+    unreachable = wanted & ~reach_any
     summary = {
-        "status": result.status if result is not None else "optimal",
+        "status": point.status,
         "villages_without_centre": int(lacking.size),
-        "new_centres": len(picked),
-        "in_villages_without_centre": len(first),
-        "for_the_circle": len(chosen),
-        "in_existing_buildings": int(chosen["existing"].to_numpy(dtype=bool).sum()),
+        "new_centres": int(point.selected.size),
+        "in_villages_without_centre": int(chosen["lacking"].sum()),
+        "in_existing_buildings": int(chosen["existing"].sum()),
+        "villages_still_without_centre": _still_without(run, lacking, sites),
+        "limit": cap,
+        "limit_source": _limit_source(scenario, cap),
+        "min_older_per_centre": min_older,
+        "older_total": float(older.sum()),
         "older_beyond_before": float(older[~covered].sum()),
+        "older_brought": point.older_covered,
         "older_beyond_after": float(older[~after].sum()),
         "older_scattered": float(older[scattered & ~after].sum()),
-        "older_unreachable": float(uncoverable["older"].sum()),
+        "older_unreachable": float(older[unreachable].sum()),
+        "older_mobile_service": float(older[~after & ~unreachable].sum()),
+        "mobile_service": _mobile_service(
+            run, cells, ~after & ~unreachable, scattered, point, curve, cap
+        ),
+        "curve": _curve_rows(curve, float(older[covered].sum()), float(older.sum())),
+        "curve_seconds": round(curve.seconds, 2),
         "points_moved_off_forbidden_land": moved,
         "villages_without_mapped_roads": roadless,
-        "cells_unreachable": len(uncoverable),
+        "cells_unreachable": int(unreachable.sum()),
         "villages_unreachable": sorted(
-            {str(run.villages["name"].iat[v]) for v in uncoverable["village"] if v >= 0}
+            {str(run.villages["name"].iat[v]) for v in cells["village"][unreachable] if v >= 0}
         ),
-        "message": result.message if result is not None else "已证明最优 / proven optimal",
+        "message": _curve_message(curve, point, cap),
     }
-    return result, sites, summary
+    return curve, sites, summary
 
 
-def _greedy_order(
-    reach: sp.csr_matrix,
-    selected: npt.NDArray[np.int64],
-    covered: npt.NDArray[np.bool_],
-    older: npt.NDArray[np.float64],
-) -> npt.NDArray[np.int64]:
-    """The chosen centres as a priority list: each next one brings the most older residents
-    not yet within reach (the set is the optimiser's; only the order is greedy). Gains only
-    fall as centres are taken, so a stale gain on top of the heap is re-checked lazily."""
-    cols = sp.csc_matrix(reach)
-    rows = {int(j): cols.indices[cols.indptr[j] : cols.indptr[j + 1]] for j in selected}
-    taken = covered.copy()
+def _curve_rows(
+    curve: centre_model.CentreCurve, today: float, total: float
+) -> list[dict[str, Any]]:
+    """``siting.village_centres.curve``: from 0 new centres (today's coverage) to the cover."""
+    return [
+        {
+            "centres": p.centres,
+            "older_covered": round(today + p.older_covered, 1),
+            "share": round((today + p.older_covered) / total, 4) if total > 0 else None,
+            "older_brought": round(p.older_covered, 1),
+            "bound": round(today + p.bound, 1),
+            "exact": p.status == "optimal",
+        }
+        for p in curve.points
+    ]
 
-    def gain(j: int) -> float:
-        r = rows[j]
-        return float(older[r[~taken[r]]].sum())
 
-    heap = [(-gain(j), j) for j in rows]
-    heapq.heapify(heap)
-    order = []
-    while heap:
-        _, j = heapq.heappop(heap)
-        fresh = gain(j)
-        if heap and fresh < -heap[0][0] - 1e-9:
-            heapq.heappush(heap, (-fresh, j))
-            continue
-        taken[rows[j]] = True
-        order.append(j)
-    return np.asarray(order, dtype=np.int64)
+def _curve_message(
+    curve: centre_model.CentreCurve, point: centre_model.CurvePoint, cap: int | None
+) -> str:
+    exact = sum(p.status == "optimal" for p in curve.points)
+    head = (
+        "已证明最优 / proven optimal"
+        if point.status == "optimal"
+        else f"可行方案，与上界相差 {point.bound - point.older_covered:,.1f} 人 / feasible, "
+        f"within {point.bound - point.older_covered:,.1f} residents of the bound"
+    )
+    return (
+        f"{head}; 覆盖曲线 {len(curve.points)} 点中 {exact} 点已证明最优，其余给出上界 / "
+        f"{exact} of the curve's {len(curve.points)} points proven optimal, the others bounded"
+    )
+
+
+def _limit_source(scenario: Scenario, cap: int | None) -> str:
+    spec = scenario.siting
+    if cap is None or spec is None:
+        return "cover"
+    if spec.max_new_centres is not None and cap == spec.max_new_centres:
+        return "max_new_centres"
+    return "centre_budget_yuan"
+
+
+def _still_without(
+    run: RunData, lacking: npt.NDArray[np.int64], sites: gpd.GeoDataFrame
+) -> list[str]:
+    """Villages without a centre today in which the plan puts none."""
+    given = set(sites["village"].astype(str)) if len(sites) else set()
+    return [
+        str(run.villages["name"].iat[v])
+        for v in lacking
+        if str(run.villages["name"].iat[v]) not in given
+    ]
+
+
+def _mobile_service(
+    run: RunData,
+    cells: pd.DataFrame,
+    left: npt.NDArray[np.bool_],
+    scattered: npt.NDArray[np.bool_],
+    point: centre_model.CurvePoint,
+    curve: centre_model.CentreCurve,
+    cap: int | None,
+) -> list[dict[str, Any]]:
+    """Older residents still beyond the village tier's reach after the plan (though a centre
+    could reach them), by village, for mobile or mutual-aid services, with the reason."""
+    if not left.any():
+        return []
+    frame = pd.DataFrame({"village": cells["village"].to_numpy()[left], "older": cells["older"].to_numpy()[left], "scattered": scattered[left]})  # fmt: skip
+    names = np.append(
+        run.villages["name"].astype(str).to_numpy(), "村界之外 / outside the villages"
+    )
+    towns = dict(
+        zip(run.townships["id"].astype(str), run.townships["name"].astype(str), strict=False)
+    )
+    town_of = (
+        run.villages["township"].astype(str).to_numpy() if "township" in run.villages else None
+    )
+    at_cap = cap is not None and point.centres >= cap and cap < curve.cover.centres
+    out = []
+    for key, g in frame.groupby("village"):
+        v = int(str(key))
+        if g["scattered"].all():
+            reason_zh, reason_en = (
+                "散居（低于 settlement_older）",
+                "scattered housing (below settlement_older)",
+            )
+        elif at_cap:
+            reason_zh, reason_en = (
+                "超出新建数量或预算上限",
+                "beyond the limit on new centres or their budget",
+            )
+        else:
+            reason_zh = f"新建照料中心服务不足 {curve.min_older:g} 名老年人"
+            reason_en = f"no new centre would serve {curve.min_older:g} older residents here"
+        code = str(town_of[v]) if town_of is not None and v >= 0 else ""
+        town = towns.get(code, code)
+        out.append(
+            {
+                "village": str(names[v]),
+                "township": town,
+                "older": round(float(g["older"].sum()), 1),
+                "service": "农村互助养老服务点、助餐点或上门服务 / mutual-aid point, meal point or home visits",
+                "reason_zh": reason_zh,
+                "reason_en": reason_en,
+            }
+        )
+    return sorted(out, key=lambda r: -float(r["older"]))
 
 
 def _centre_sites(
     run: RunData,
     cells: pd.DataFrame,
-    covered: npt.NDArray[np.bool_],
-    picked: pd.DataFrame,
-    reach: sp.csc_matrix,
+    curve: centre_model.CentreCurve,
+    point: centre_model.CurvePoint,
+    chosen: gpd.GeoDataFrame,
 ) -> gpd.GeoDataFrame:
-    """The chosen centres as site rows: who they newly bring within reach, and where."""
+    """The chosen centres as site rows, most served first: who they bring within reach (each
+    resident counted at one centre), where, and a name a planner can find on the ground."""
+    if len(chosen) == 0:
+        return _empty_sites(run)
     older = cells["older"].to_numpy()
-    names = run.villages["name"].to_numpy()
+    vnames = run.villages["name"].astype(str).to_numpy()
     village = cells["village"].to_numpy()
-    taken = covered.copy()
-    rows = []
-    for k in range(len(picked)):
-        c = picked.iloc[k]
-        near = reach[:, k].indices
-        newly = near[~taken[near]]
-        taken[newly] = True
-        places = [names[v] for v in dict.fromkeys(village[newly].tolist()) if v >= 0]
-        name = str(c["name"]) or f"{places[0] if places else ''}新建照料中心（{c['candidate_id']}）"
-        rows.append(
+    rows_all = np.flatnonzero(curve.group_of >= 0)
+    share = point.share.tocsc()
+    where = _village_at(run, chosen.geometry)
+    labels = place_names(run, chosen, where)
+    out = []
+    for k in range(len(chosen)):
+        c = chosen.iloc[k]
+        col = share[:, [k]].toarray().ravel()
+        part = col[curve.group_of[rows_all]]
+        hit = rows_all[part > 1e-9]
+        places = [vnames[v] for v in pd.Series(village[hit]).value_counts().index if v >= 0]
+        out.append(
             {
                 "id": f"C{k + 1}",
-                "name": name,
+                "name": labels[k],
                 "kind": "village-centre",
                 "candidate_id": str(c["candidate_id"]),
                 "beds": 0,
@@ -764,16 +887,84 @@ def _centre_sites(
                 if bool(c["existing"])
                 else "新建 / new build",
                 "zone": "",
-                "older_covered": round(float(older[newly].sum()), 1),
-                "older_in_reach": round(float(older[near].sum()), 1),
+                "older_covered": round(float(point.served[k]), 1),
+                "older_in_reach": round(float(older[hit].sum()), 1),
                 "marginal_gain": float("nan"),
                 "villages": "、".join(places),
+                "village": where[k],
                 "geometry": c.geometry,
             }
         )
-    if not rows:
-        return _empty_sites(run)
-    return gpd.GeoDataFrame(rows, geometry="geometry", crs=run.boundary.crs)
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=run.boundary.crs)
+
+
+def _village_at(run: RunData, points: gpd.GeoSeries) -> list[str]:
+    """The village each point lies in (the nearest within 2 km when it lies in none)."""
+    names = run.villages["name"].astype(str).to_numpy()
+    out = []
+    for geom in points:
+        inside = np.flatnonzero(run.villages.geometry.contains(geom).to_numpy())
+        if inside.size:
+            out.append(str(names[inside[0]]))
+            continue
+        d = run.villages.geometry.distance(geom).to_numpy()
+        out.append(str(names[int(np.argmin(d))]) if d.size and d.min() <= 2000 else "")
+    return out
+
+
+# A new-build site takes the name of a named road within this distance, else a direction.
+ROAD_NAME_M = 300.0
+_NUMERALS = "一二三四五六七八九十"
+
+
+def place_names(run: RunData, chosen: gpd.GeoDataFrame, villages: list[str]) -> list[str]:
+    """Names a planner finds on the ground: the building or parcel it uses, else its village and
+    the nearest named road (or its direction within the village); never an internal id."""
+    roads = run.roads if run.roads is not None else None
+    labels = []
+    for k in range(len(chosen)):
+        c = chosen.iloc[k]
+        village = villages[k] or "村外 / outside the villages"
+        own = str(c["name"] or "").strip()
+        if own and bool(c["existing"]):
+            labels.append(f"{village}照料中心（利用{own}）")
+            continue
+        if own:
+            labels.append(f"{village}照料中心（{own}地块新建）")
+            continue
+        road = _nearest_road(roads, c.geometry) if roads is not None else ""
+        where = f"{road}旁" if road else _direction(run, villages[k], c.geometry)
+        labels.append(f"{village}照料中心（{where}新建）")
+    seen: dict[str, int] = {}
+    out = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        n = seen[label]
+        out.append(label if n == 1 else f"{label}之{_NUMERALS[n - 1] if n <= 10 else n}")
+    return out
+
+
+def _nearest_road(roads: gpd.GeoDataFrame, point: Any) -> str:
+    if roads.empty:
+        return ""
+    idx, dist = roads.sindex.nearest(point, max_distance=ROAD_NAME_M, return_distance=True)
+    if idx.shape[1] == 0:
+        return ""
+    return str(roads["name"].iat[int(idx[1][np.argmin(dist)])])
+
+
+def _direction(run: RunData, village: str, point: Any) -> str:
+    """Where in its village a point lies: 村中部, 村东北部, ..."""
+    match = np.flatnonzero(run.villages["name"].astype(str).to_numpy() == village)
+    if match.size == 0:
+        return "村外"
+    middle = run.villages.geometry.iat[int(match[0])].centroid
+    dx, dy = point.x - middle.x, point.y - middle.y
+    if np.hypot(dx, dy) < 300:
+        return "村中部"
+    ns = "北" if dy > abs(dx) * 0.41 else "南" if -dy > abs(dx) * 0.41 else ""
+    ew = "东" if dx > abs(dy) * 0.41 else "西" if -dx > abs(dy) * 0.41 else ""
+    return f"村{ew}{ns}部" if ew or ns else "村中部"
 
 
 def _point_coverage(

@@ -555,12 +555,21 @@ class Siting(_Model):
     """The cost of one new bed, in yuan."""
     cost_per_site_yuan: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     """The fixed cost of one site, in yuan."""
+    cost_per_centre_yuan: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    """The cost of one new village centre, in yuan."""
     expand_jingloyuan: bool = True
     """Whether existing 敬老院 may be expanded as sites."""
     institutionalisation_rate: Share = 0.03
     """The share of older residents who need an institution bed."""
     zones: dict[str, Zone] = Field(default_factory=dict)
     """Named zones with their own numbers of sites (乳山's south, centre and north)."""
+    max_new_centres: Annotated[int, Field(ge=0)] | None = None
+    """The most new village centres (a budget in centres); the cover when absent."""
+    centre_budget_yuan: PositiveFloat | None = None
+    """The budget for new village centres, in yuan (needs ``cost_per_centre_yuan``)."""
+    min_older_per_centre: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 20.0
+    """Older residents every new village centre must bring within reach (each counted at one
+    centre); those no such centre reaches are listed for mutual-aid or mobile services."""
     time_limit_s: PositiveFloat = 60.0
     """The solver's time limit, in seconds."""
     # New village centres are recommended for every older resident out of reach (0), or only
@@ -577,6 +586,11 @@ class Siting(_Model):
         if self.max_sites is not None and self.max_sites < self.min_sites:
             raise ValueError(
                 f"max_sites {self.max_sites} 小于 min_sites {self.min_sites} / max_sites is below min_sites"
+            )
+        if self.centre_budget_yuan is not None and self.cost_per_centre_yuan == 0:
+            raise ValueError(
+                "给出 centre_budget_yuan 时须给出 cost_per_centre_yuan / a centre budget needs "
+                "the cost of one centre: give cost_per_centre_yuan"
             )
         if (
             self.budget_yuan is not None
