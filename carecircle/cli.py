@@ -311,6 +311,21 @@ def _circle_lines(summary: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _bed_target_words(homes: dict[str, Any]) -> str:
+    """The bed target beside the plan's beds: exactly met, over it and why, or a floor."""
+    target = int(homes["targets"]["new_beds"])
+    if homes.get("beds_target", "at_least") != "exact":
+        return f"目标 ≥{target:,} at least"
+    excess = int(homes.get("bed_excess") or 0)
+    if excess <= 0 or not homes.get("sites"):
+        return f"目标 target {target:,}，恰好 exactly"
+    return (
+        f"目标 target {target:,}，多 {excess:,} 张 / {excess:,} over: "
+        f"{terminal_text(homes.get('excess_reason_zh', ''), limit=None)} / "
+        f"{terminal_text(homes.get('excess_reason_en', ''), limit=None)}"
+    )
+
+
 def _siting_lines(siting: dict[str, Any]) -> list[str]:
     """One line per siting model of the run: what it recommends and how sure it is."""
     lines = []
@@ -319,7 +334,7 @@ def _siting_lines(siting: dict[str, Any]) -> list[str]:
         quota = homes["targets"]["land_quota_mu"]
         lines.append(
             f"推荐区域性养老机构 / regional homes: {homes['sites']} 处 sites, "
-            f"{homes['new_beds']:,} 张新增床位 new beds (目标 target {homes['targets']['new_beds']:,}), "
+            f"{homes['new_beds']:,} 张新增床位 new beds ({_bed_target_words(homes)}), "
             f"用地 land {homes['land_mu']:.1f} 亩 mu"
             + (f" (指标 quota {quota:g})" if quota is not None else "")
             + f"; {homes['message']}"

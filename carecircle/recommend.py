@@ -56,6 +56,8 @@ SITE_COLUMNS = (
     "older_in_reach",
     "marginal_gain",
     "villages",
+    "townships",
+    "note",
     "village",
     "lon",
     "lat",
@@ -124,6 +126,8 @@ def recommend(scenario: Scenario, run: RunData) -> SitingOutcome:
     )
     frames.append(centre_sites)
     sites = pd.concat(frames, ignore_index=True)
+    for column in ("townships", "note"):  # the village-centre rows may not fill them
+        sites[column] = sites[column].fillna("") if column in sites else ""
     sites = gpd.GeoDataFrame(sites, geometry="geometry", crs=run.boundary.crs)
     lonlat = sites.geometry.to_crs(4326)
     sites["lon"] = np.round(lonlat.x.to_numpy(), 6) if len(sites) else []
@@ -327,7 +331,7 @@ def _regional_homes(
         threshold=max_s,
         time_limit=spec.time_limit_s,
     )
-    sites = _home_sites(result, cands, run)
+    sites = _home_sites(result, cands, run, regional.within_reach(coverage, max_s))
     summary = _home_summary(result, targets, tier.mode, tier.minutes, len(cands))
     # Older residents no candidate reaches at all (a pocket of one-way streets, an unmapped
     # area): the model cannot serve them whatever it chooses, and the planner must know why.
@@ -350,6 +354,7 @@ def _targets(
     institutions = f[f["tier"].isin(INSTITUTION_TIERS) | (f["beds"].fillna(0) > 0)]
     return regional.HomeTargets(
         new_beds=spec.new_beds,
+        beds_target=spec.beds_target,
         nursing_share=_nursing_share(scenario),
         land_m2_per_bed=land_m2_per_bed(scenario),
         land_quota_mu=spec.land_quota_mu,
@@ -379,10 +384,37 @@ def _nursing_share(scenario: Scenario) -> float:
     return max(shares, default=0.0)
 
 
+def _catchment_townships(reach: sp.csr_array, site: int, run: RunData) -> str:
+    """The townships whose older residents lie within a home's reach, largest first, with counts
+    (at most :data:`TOWNSHIPS_LISTED`; the rest counted)."""
+    rows = sp.csc_array(reach[:, [site]]).indices
+    town = run.cells["township"].to_numpy()[rows]
+    older = run.cells["older"].to_numpy(dtype=float)[rows]
+    inside = town >= 0
+    sums = pd.Series(older[inside]).groupby(town[inside]).sum()
+    sums = sums[sums.round() > 0].sort_values(ascending=False, kind="stable")
+    names = run.townships["name"].astype(str).to_numpy()
+    top = sums.iloc[:TOWNSHIPS_LISTED]
+    shown = "、".join(
+        f"{names[t]} {v:,.0f}"
+        for t, v in zip(top.index.to_numpy(dtype=np.int64), top.to_numpy(), strict=True)
+    )
+    rest = len(sums) - TOWNSHIPS_LISTED
+    return shown + (f" 等 {len(sums)} 个乡镇 / {len(sums)} townships in all" if rest > 0 else "")
+
+
+# A home's catchment lists this many townships at most.
+TOWNSHIPS_LISTED = 8
+
+
 def _home_sites(
-    result: regional.RegionalHomesResult, cands: gpd.GeoDataFrame, run: RunData
+    result: regional.RegionalHomesResult,
+    cands: gpd.GeoDataFrame,
+    run: RunData,
+    reach: sp.csr_array,
 ) -> gpd.GeoDataFrame:
     rows = []
+    reach = sp.csc_array(reach)
     for k, s in enumerate(result.sites, start=1):
         c = cands.iloc[s.candidate]
         suffix = "（扩建）" if c["kind"] == "expand" else "（新建）"
@@ -399,10 +431,12 @@ def _home_sites(
                 "land_mu": round(s.land_mu, 2),
                 "land_use": str(c["land_use"] or ""),
                 "zone": s.zone or "",
-                "older_covered": round(s.covered_weight, 1),
+                "older_covered": round(s.served_weight, 1),
                 "older_in_reach": round(s.reach_weight, 1),
                 "marginal_gain": round(s.marginal_gain, 1),
                 "villages": "",
+                "townships": _catchment_townships(reach, s.candidate, run),
+                "note": s.note,
                 "geometry": c.geometry,
             }
         )
@@ -430,6 +464,10 @@ def _home_summary(
         "candidates": n_candidates,
         "sites": len(result.sites),
         "new_beds": int(result.beds.sum()),
+        "beds_target": result.beds_target,
+        "bed_excess": result.bed_excess,
+        "excess_reason_zh": result.excess_reason_zh,
+        "excess_reason_en": result.excess_reason_en,
         "new_nursing_beds": int(result.nursing_beds.sum()),
         "land_m2": float(result.land_m2.sum()),
         "land_mu": float(result.land_m2.sum() / policy.MU_M2),

@@ -535,7 +535,11 @@ class Siting(_Model):
     tier: FacilityTier = "regional"
     """The tier of the new sites (its travel mode and minutes set their reach)."""
     new_beds: Annotated[int, Field(ge=0)]
-    """The new beds to site, at least."""
+    """The new beds to site: exactly, unless beds_target is at_least."""
+    beds_target: Literal["exact", "at_least"] = "exact"
+    """Whether new_beds is the plan's exact total or a floor (more beds taken where they serve more
+    older residents); an exact total the bed range per site, land, budget, zones or site counts
+    cannot meet becomes the smallest total above it, and the run says why."""
     beds_per_site: tuple[Annotated[int, Field(ge=1)], Annotated[int, Field(ge=1)]] = (100, 300)
     """The fewest and the most beds of one site."""
     min_sites: Annotated[int, Field(ge=0)] = 0

@@ -75,6 +75,7 @@ PLACEHOLDER_EXAMPLES: Mapping[str, str] = {"<tier>": "village", "<zone>": "south
 
 # Examples of the keys no shipped scenario gives; paths are relative to scenarios/.
 EXAMPLES: Mapping[str, Any] = {
+    "siting.beds_target": "at_least",
     "area.boundary.x": "经度",
     "area.boundary.y": "纬度",
     "area.boundary.encoding": "gbk",

@@ -244,7 +244,17 @@ def gap_features(result: RunResult) -> gpd.GeoDataFrame:
 # --- recommended sites -------------------------------------------------------------------------
 
 
-_TEXT_COLUMNS = ("id", "name", "kind", "candidate_id", "land_use", "zone", "villages")
+_TEXT_COLUMNS = (
+    "id",
+    "name",
+    "kind",
+    "candidate_id",
+    "land_use",
+    "zone",
+    "villages",
+    "townships",
+    "note",
+)
 
 
 def site_features(result: RunResult) -> gpd.GeoDataFrame | None:

@@ -64,6 +64,8 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "in_township": ("所在乡镇", "in township"),
     "floor_m2": ("建筑面积 m²", "floor m²"),
     "beds": ("床位", "beds"),
+    "townships": ("可达乡镇（老年人）", "townships in reach (older residents)"),
+    "note": ("备注", "note"),
     "nursing_beds": ("护理型床位", "nursing beds"),
     "source": ("来源", "source"),
     "network_part": ("接入路网", "network link"),

@@ -6,6 +6,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from time import perf_counter
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -117,7 +118,14 @@ class HomeTargets:
     Attributes
     ----------
     new_beds
-        Total new beds, at least (rule ``regional-homes``: 乐清 ≥ 1000).
+        Total new beds (rule ``regional-homes``: 乐清 ≥ 1000): at least, or exactly when
+        ``beds_target`` is ``"exact"``.
+    beds_target
+        ``"at_least"`` (the default here): ``new_beds`` is a floor, and beds beyond it are taken
+        where they add coverage. ``"exact"``: the plan has the smallest total of at least
+        ``new_beds`` that every plan rule allows (``new_beds`` itself unless the bed range per
+        site, land, budget, zones or site counts make it unreachable; the result then says
+        why, :attr:`RegionalHomesResult.excess_reason_en`).
     nursing_share
         Nursing-type (护理型) share, at least (rules ``nursing-share-51/55/60``: 0.51-0.60). The
         rules count *all institutional beds*, so the constraint is
@@ -138,6 +146,7 @@ class HomeTargets:
     """
 
     new_beds: int = 0
+    beds_target: Literal["exact", "at_least"] = "at_least"
     nursing_share: float = 0.0
     land_m2_per_bed: float = field(default_factory=_default_land_per_bed)
     land_quota_m2: float | None = None
@@ -160,6 +169,11 @@ class HomeTargets:
             )
         if self.land_m2_per_bed <= 0:
             raise ValueError("land_m2_per_bed 应为正数 / land_m2_per_bed must be positive")
+        if self.beds_target not in ("exact", "at_least"):
+            raise ValueError(
+                f"beds_target 应为 exact 或 at_least / beds_target must be 'exact' or 'at_least', "
+                f"got {self.beds_target!r}"
+            )
 
     @property
     def quota_m2(self) -> float:
@@ -180,6 +194,15 @@ class SiteReport:
     site, whoever serves it. ``marginal_gain`` is the exact drop in the objective if this site
     were not built (or not expanded) while every other site keeps its beds: an LP re-solve of
     the assignment, not a bound, and not a re-optimisation of the other sites.
+
+    ``served_weight`` is the fractional attribution of who the site's new beds serve: for every
+    group of rows, the share of its served demand the site takes, times the group's covered
+    need-weighted older residents, times the share of the site's beds that are new; scaled so
+    that the sites' served weights add up to what the plan adds (``objective - baseline``).
+    Without existing beds the scale is 1. With them it is not, because where beds are left over
+    which of them (existing or new) serve a row is the solver's choice among equal plans.
+    ``note`` says, in Chinese and English, why a site that serves (about) nobody is in the plan;
+    it is empty otherwise.
     """
 
     candidate: int
@@ -192,6 +215,8 @@ class SiteReport:
     rows: IntArray
     marginal_gain: float
     reach_weight: float = 0.0
+    served_weight: float = 0.0
+    note: str = ""
 
     @property
     def land_mu(self) -> float:
@@ -207,6 +232,11 @@ class RegionalHomesResult:
     selected), so ``objective - baseline`` is what the plan adds. ``beds``, ``nursing_beds`` and
     ``land_m2`` are per candidate (0 where not selected); ``covered`` is each demand row's
     served share (0..1) and ``assignment`` the site serving most of it (-1 if none).
+
+    ``bed_target`` is the asked-for total (``HomeTargets.new_beds``) and ``beds_target`` its
+    mode; with ``"exact"``, ``bed_excess`` is how many beds the plan has over it because no
+    plan under the rules can have exactly the target (0 when it can), and
+    ``excess_reason_zh``/``excess_reason_en`` say why, with numbers a reader can check.
     """
 
     status: Status
@@ -225,6 +255,11 @@ class RegionalHomesResult:
     message: str
     uncoverable: IntArray = field(default_factory=_empty_int)
     model: str = "regional-homes"
+    bed_target: int = 0
+    beds_target: str = "at_least"
+    bed_excess: int = 0
+    excess_reason_zh: str = ""
+    excess_reason_en: str = ""
 
     def explain(self) -> list[dict[str, object]]:
         """One row per selected site, for a table: beds, land (m² and 亩), coverage, gain."""
@@ -238,8 +273,10 @@ class RegionalHomesResult:
                 "land_m2": round(s.land_m2, 1),
                 "land_mu": round(s.land_mu, 2),
                 "older_covered": round(s.covered_weight, 2),
+                "served": round(s.served_weight, 2),
                 "demand_rows": int(s.rows.size),
                 "marginal_gain": round(s.marginal_gain, 2),
+                "note": s.note,
             }
             for s in self.sites
         ]
@@ -275,6 +312,11 @@ class _HomeModel:
     def coverage_of(self, x: FloatArray, cols: IntArray) -> float:
         """The covered weight of a solution given on the columns ``cols`` only."""
         return float(self.model.c[cols] @ x)
+
+
+def within_reach(coverage: CostMatrix, threshold: float | None) -> sp.csr_array:
+    """The boolean demand × candidate matrix the model reads: True where a pair is within reach."""
+    return _reach_matrix(coverage, threshold)
 
 
 def _reach_matrix(coverage: CostMatrix, threshold: float | None) -> sp.csr_array:
@@ -521,7 +563,8 @@ def _home_plan_rows(rows: _Rows, c: HomeCandidates, t: HomeTargets, cap: IntArra
     rows.add(two, np.r_[B, Y], np.r_[np.ones(m), -cap], -np.inf, 0.0, m)
     rows.add(two, np.r_[N, B], np.r_[np.ones(m), -c.max_nursing_share], -np.inf, 0.0, m)
     zeros = np.zeros(m)
-    rows.add(zeros, B, 1.0, float(t.new_beds), np.inf, 1)
+    total_hi = float(t.new_beds) if t.beds_target == "exact" else np.inf
+    rows.add(zeros, B, 1.0, float(t.new_beds), total_hi, 1)
     if t.nursing_share > 0:
         s = t.nursing_share
         rhs = s * t.baseline_beds - t.baseline_nursing_beds
@@ -596,6 +639,11 @@ def _polish(hm: _HomeModel, x: FloatArray, existing: IntArray, deadline: float) 
     return x if better is None or hm.coverage(better) <= hm.coverage(x) else better
 
 
+# Relative slack for re-reading a solved row's bound from the solution (float sums, not the
+# solver's tolerance: the plan is re-solved exactly afterwards).
+_ROUNDING = 1e-12
+
+
 def _trim_plan(hm: _HomeModel, x: FloatArray, existing: IntArray, deadline: float) -> FloatArray:
     """Fewest sites, then fewest new beds, among those of ``x`` that keep its coverage."""
     time_limit = max(deadline - perf_counter(), 5.0)
@@ -622,11 +670,89 @@ def _trim_plan(hm: _HomeModel, x: FloatArray, existing: IntArray, deadline: floa
         integrality=model.integrality[cols],
     )
     out = _run(trim, time_limit=time_limit, mip_gap=DEFAULT_MIP_GAP)
-    if out.x is None or hm.coverage_of(out.x, cols) < keep:
+    # The trim pushes the coverage down to its row's bound; its sum can then read a few ulps
+    # below ``keep`` (measured: 5.7e-14 under, which used to throw the trimmed plan away).
+    if out.x is None or hm.coverage_of(out.x, cols) < keep - _ROUNDING * max(abs(keep), 1.0):
         return x
     full = np.zeros(model.c.size)
     full[cols] = out.x
     return full
+
+
+def _served_beds(hm: _HomeModel, x: FloatArray) -> FloatArray:
+    """Demand each site serves in ``x`` (beds), from the assignment variables."""
+    _, _, _, A, Z = hm.offsets()
+    served = np.bincount(hm.pair_site, weights=np.clip(x[A:Z], 0.0, None), minlength=hm.m)
+    return served.astype(np.float64)
+
+
+def _place_surplus(
+    hm: _HomeModel,
+    x: FloatArray,
+    chosen_sites: Callable[[BoolArray], _HomeModel],
+    reach_w: FloatArray,
+    ok: BoolArray,
+    existing: IntArray,
+    deadline: float,
+) -> tuple[_HomeModel, FloatArray]:
+    """Beds no one within reach needs, moved to where the most older residents live within reach.
+
+    When the plan's open sites have beds left over (a site there for the bed total or a
+    site-count rule), a MILP over the plan's sites and the :data:`_FIRST_SITES` unchosen
+    candidates of largest reach keeps the coverage, at most the plan's sites and at most its
+    beds (every plan rule too: with an exact total, the total), and maximises
+    ``Σ r_j b_j`` (``r`` the reach weight, scaled to 0..1). Returns the model the plan is
+    given in and the plan; the plan unchanged when nothing is left over or no better one is
+    found in time.
+    """
+    m = hm.m
+    y, b = np.round(x[:m]) > 0.5, np.round(x[m : 2 * m])
+    spare = (b + existing - _served_beds(hm, x))[y]
+    if not y.any() or float(spare.sum()) < 0.5 or float(reach_w.max(initial=0.0)) <= 0:
+        return hm, x
+    others = np.flatnonzero(ok & ~y & (reach_w > 0))
+    pool = y.copy()
+    pool[others[np.argsort(-reach_w[others], kind="stable")][:_FIRST_SITES]] = True
+    sub = chosen_sites(pool)
+    start = _full_plan(sub, x, existing, deadline)
+    if start is None:
+        return hm, x
+    model = sub.model
+    Z = sub.offsets()[4]
+    cover = sub.coverage(start)
+    keep = cover - 1e-9 * abs(cover) - 1e-6
+    r = reach_w / float(reach_w.max())
+    j = np.arange(m)
+    extra = sp.csr_array(
+        (
+            np.r_[model.c[Z:], np.ones(m), np.ones(m)],
+            (
+                np.r_[np.zeros(model.c.size - Z), np.ones(m), np.full(m, 2)],
+                np.r_[np.arange(Z, model.c.size), j, m + j],
+            ),
+        ),
+        shape=(3, model.c.size),
+    )
+    place = _Model(
+        c=np.r_[np.zeros(m), r, np.zeros(model.c.size - 2 * m)],
+        A=sp.csr_array(sp.vstack([model.A, extra])),
+        lo=np.r_[model.lo, keep, -np.inf, -np.inf],
+        hi=np.r_[model.hi, np.inf, float(y.sum()), float(b.sum())],
+        lb=model.lb,
+        ub=model.ub,
+        integrality=model.integrality,
+        maximize=True,
+    )
+    out = _run(place, time_limit=max(deadline - perf_counter(), 5.0), mip_gap=DEFAULT_MIP_GAP)
+    if out.x is None or sub.coverage(out.x) < keep - _ROUNDING * max(abs(keep), 1.0):
+        return hm, x
+    before = float(r @ b)
+    if float(r @ np.round(out.x[m : 2 * m])) <= before + 1e-9:
+        return hm, x
+    placed = _full_plan(sub, out.x, existing, deadline)
+    if placed is None or sub.coverage(placed) < keep - _ROUNDING * max(abs(keep), 1.0):
+        return hm, x
+    return sub, placed
 
 
 def _home_assignment(
@@ -654,6 +780,111 @@ def _home_assignment(
     hit = np.flatnonzero(covered > 0)
     assignment[hit] = best[hm.sub_group[hm.row_sub[hit]]]
     return covered, assignment
+
+
+def _served_weights(hm: _HomeModel, x: FloatArray, existing: IntArray) -> FloatArray:
+    """Per candidate, the covered need-weighted older residents its new beds serve in ``x``.
+
+    Each group's covered weight (``Σ_s W_s z_s``) is split over the sites serving it in
+    proportion to the demand they serve (``a_gj / Σ_j a_gj``); a group covered without demand
+    (weight but no demand, covered by being in reach) is split evenly over its open sites. A
+    site's part is then scaled by the share of its beds that are new, ``b / (E + b)``.
+    """
+    m = hm.m
+    _, _, _, A, Z = hm.offsets()
+    y, b = np.round(x[:m]), np.round(x[m : 2 * m])
+    a = np.clip(x[A:Z], 0.0, None)
+    z = np.clip(x[Z:], 0.0, 1.0)
+    n_groups = int(max(hm.sub_group.max(initial=-1), hm.pair_group.max(initial=-1))) + 1
+    cw = np.bincount(hm.sub_group, weights=hm.model.c[Z:] * z, minlength=n_groups)
+    cd = np.bincount(hm.pair_group, weights=a, minlength=n_groups)
+    share = np.where(cd[hm.pair_group] > 0, a / np.where(cd > 0, cd, 1.0)[hm.pair_group], 0.0)
+    is_open = ((y > 0.5) | (existing > 0))[hm.pair_site]
+    bare = (cd[hm.pair_group] <= 0) & is_open
+    count = np.bincount(hm.pair_group[bare], minlength=n_groups)
+    share[bare] = 1.0 / count[hm.pair_group[bare]]
+    per_site = np.bincount(hm.pair_site, weights=share * cw[hm.pair_group], minlength=m)
+    beds = existing + b
+    new_share = np.where(beds > 0, b / np.where(beds > 0, beds, 1.0), 0.0)
+    return (per_site * new_share).astype(np.float64)
+
+
+def _with_notes(
+    result: RegionalHomesResult,
+    c: HomeCandidates,
+    t: HomeTargets,
+    cap: IntArray,
+    fixed: BoolArray,
+) -> RegionalHomesResult:
+    """Each selected site that serves (about) nobody, with the reason it is in the plan."""
+    if not result.sites:
+        return result
+    added = max(result.objective - result.baseline, 0.0) if math.isfinite(result.baseline) else 0.0
+    tiny = max(_NEGLIGIBLE * max(result.objective, added), 1e-9)
+    chosen = np.zeros(c.size, dtype=bool)
+    chosen[[s.candidate for s in result.sites]] = True
+    sites = []
+    for s in result.sites:
+        note = ""
+        if s.served_weight <= tiny:
+            note = _site_note(s, result, c, t, cap, fixed, chosen)
+        sites.append(replace(s, note=note))
+    return replace(result, sites=tuple(sites))
+
+
+# A site serving less than this share of the plan's objective serves "about nobody" (the note
+# says "no" below a millionth, "almost no" up to this).
+_NEGLIGIBLE = 1e-3
+
+
+def _site_note(
+    s: SiteReport,
+    result: RegionalHomesResult,
+    c: HomeCandidates,
+    t: HomeTargets,
+    cap: IntArray,
+    fixed: BoolArray,
+    chosen: BoolArray,
+) -> str:
+    """Why a site serving (about) nobody is in the plan, in Chinese and English."""
+    j = s.candidate
+    if s.reach_weight <= 0:
+        where_zh, where_en = "可达范围内无老年人", "no older residents within reach"
+    elif s.served_weight <= 1e-6 * max(result.objective, 1e-9):
+        where_zh, where_en = "可达范围内无未满足需求", "serves no unmet demand within reach"
+    else:
+        where_zh = f"可达范围内几无未满足需求（约 {s.served_weight:,.0f} 人）"
+        where_en = f"serves almost no unmet demand within reach (about {s.served_weight:,.0f})"
+    total = int(result.beds.sum())
+    others = chosen.copy()
+    others[j] = False
+    full = bool(others.any()) and bool((result.beds[others] >= cap[others]).all())
+    why_zh, why_en = (
+        f"为达到床位目标 {total:,} 张而设",
+        f"needed to reach the bed target of {total:,}",
+    )
+    if fixed[j]:
+        why_zh, why_en = "为必选选址", "a forced site"
+    else:
+        for zone, (low, _) in t.zone_limits.items():
+            if low <= 0 or c.zone is None or c.zone[j] != zone:
+                continue
+            if int((chosen & (c.zone == zone)).sum()) <= low:
+                if zone == "all" and len(t.zone_limits) == 1:
+                    why_zh, why_en = (
+                        f"选址数量下限 {low} 处",
+                        f"the plan needs at least {low} sites",
+                    )
+                else:
+                    why_zh = f"分区 {zone} 至少 {low} 处选址"
+                    why_en = f"zone {zone} needs at least {low} sites"
+                break
+        else:
+            if full:
+                n_o, beds_o = int(others.sum()), int(result.beds[others].sum())
+                why_zh += f"（其余 {n_o} 处选址已达上限，共 {beds_o:,} 张）"
+                why_en += f" (the other {n_o} site(s) are at their maximum, {beds_o:,} beds)"
+    return f"{where_zh}，{why_zh} / {where_en}: {why_en}"
 
 
 def _site_reports(
@@ -685,6 +916,13 @@ def _site_reports(
         """Input rows within the threshold of candidate ``j``."""
         return modelled[np.isin(row_group, hm.pair_group[hm.pair_site == j])]
 
+    served_new = _served_weights(hm, x, c.existing_beds) * (y > 0.5)
+    # Where existing beds share the work, who serves whom is the LP's choice among equals: the
+    # split follows the assignment, scaled so the sites add up to what the plan adds.
+    attributed = float(served_new.sum())
+    if attributed > 0 and math.isfinite(served - baseline):
+        served_new *= max(served - baseline, 0.0) / attributed
+
     reports = []
     for j in np.flatnonzero(y > 0.5):
         y_j, b_j = y.copy(), b.copy()
@@ -702,6 +940,7 @@ def _site_reports(
                 rows=mine.astype(np.int64),
                 marginal_gain=served - _served(hm, y_j, b_j, c.existing_beds, budget()),
                 reach_weight=float(w[in_reach(int(j))].sum()),
+                served_weight=float(served_new[j]),
             )
         )
     return tuple(reports), baseline
@@ -758,10 +997,21 @@ def site_regional_homes(
     the new beds only. Coverage is fractional where capacity is short: a row is covered in the
     share of its demand that the beds within reach can take.
 
+    The bed total: with ``targets.beds_target == "at_least"`` the row is :math:`\sum_j b_j \ge T`.
+    With ``"exact"`` a plan-only MILP first finds the smallest total :math:`T^* \ge T` any plan
+    under the rules can have (:math:`T` itself unless, e.g., 2 sites of at most 210 beds are
+    too few for 450 and 3 sites of at least 200 make 600), and every model then has
+    :math:`\sum_j b_j = T^*`; the result carries ``bed_excess`` and the reason in words.
+
     Coverage does not care about sites or beds it does not use, so the plan is then trimmed:
     among the chosen sites, a second small MILP finds the fewest sites, then the fewest new beds,
     that keep the coverage and every other rule (a lexicographic second stage; no site outside
-    the first plan is added).
+    the first plan is added). When beds remain that no one within reach needs (a site there
+    only for the bed total or a site-count rule), a third stage keeps the coverage, the site
+    count and the bed total and puts those beds where the most older residents live within
+    reach (maximising :math:`\sum_j r_j b_j`, ``r`` the reach weight), among the plan's sites
+    and the 10 candidates of largest reach. A site that still serves (about) nobody carries a
+    ``note`` saying why it is there.
 
     Parameters
     ----------
@@ -811,14 +1061,25 @@ def site_regional_homes(
     fixed = _forced(forced, m)
     cap, ok = _home_capacity(candidates, targets)
     _home_checks(candidates, targets, fixed, cap, ok)
+    total = _exact_total(candidates, targets, cap, ok, fixed, start + time_limit)
+    t = total.targets  # every model below has this bed total (exactly, with "exact")
 
     def build(usable: BoolArray) -> _HomeModel:
-        return _home_model(reach, w, d, candidates, targets, fixed, cap, usable)
+        return _home_model(reach, w, d, candidates, t, fixed, cap, usable)
 
     hm = build(ok)
-    out = _home_solve(hm, build, candidates, targets, fixed, cap, ok, start + time_limit, mip_gap)
-    return _home_result(
-        out, hm, lambda sites: build(ok & sites), candidates, targets, w, reach, start, time_limit
+    out = _home_solve(hm, build, candidates, t, fixed, cap, ok, start + time_limit, mip_gap)
+    result = _home_result(
+        out, hm, lambda sites: build(ok & sites), candidates, t, w, reach, start, time_limit
+    )
+    result = _with_notes(result, candidates, t, cap, fixed)
+    return replace(
+        result,
+        bed_target=int(targets.new_beds),
+        beds_target=targets.beds_target,
+        bed_excess=total.excess if result.sites else 0,
+        excess_reason_zh=total.reason_zh if result.sites else "",
+        excess_reason_en=total.reason_en if result.sites else "",
     )
 
 
@@ -914,22 +1175,187 @@ def _home_guess(
     assert c.existing_beds is not None
     m = hm.m
     mass = lp_x[m : 2 * m]
+    out = _plan_only(
+        c, t, cap, ok, fixed, np.r_[np.zeros(m), mass + 1e-6], True, deadline - perf_counter()
+    )
+    return None if out.x is None else _full_plan(hm, out.x, c.existing_beds, deadline)
+
+
+def _plan_only(
+    c: HomeCandidates,
+    t: HomeTargets,
+    cap: IntArray,
+    ok: BoolArray,
+    fixed: BoolArray,
+    cost: FloatArray,
+    maximize: bool,
+    time_limit: float,
+    max_sites: int | None = None,
+) -> _Outcome:
+    """A MILP over the plan variables only (``y, b, n``) under every plan rule of ``t``.
+
+    ``cost`` holds the objective of ``y`` and ``b`` (2m values); ``max_sites`` adds a limit on
+    the number of sites on top of ``t``'s own.
+    """
+    m = cap.size
     rows = _Rows(3 * m)
     _home_plan_rows(rows, c, t, cap)
+    if max_sites is not None:
+        rows.add(np.zeros(m), np.arange(m), 1.0, -np.inf, float(max_sites), 1)
     A, lo, hi = rows.build()
     cap_sel = np.where(ok, cap, 0).astype(np.float64)
     plan = _Model(
-        c=np.r_[np.zeros(m), mass + 1e-6, np.zeros(m)],
+        c=np.r_[cost, np.zeros(m)],
         A=A,
         lo=lo,
         hi=hi,
         lb=np.r_[fixed.astype(np.float64), np.zeros(2 * m)],
         ub=np.r_[ok.astype(np.float64), cap_sel, cap_sel],
         integrality=np.ones(3 * m, dtype=np.uint8),
-        maximize=True,
+        maximize=maximize,
     )
-    out = _run(plan, time_limit=max(deadline - perf_counter(), 1.0), mip_gap=DEFAULT_MIP_GAP)
-    return None if out.x is None else _full_plan(hm, out.x, c.existing_beds, deadline)
+    return _run(plan, time_limit=max(time_limit, 1.0), mip_gap=DEFAULT_MIP_GAP)
+
+
+@dataclass(frozen=True)
+class _BedTotal:
+    """The bed total the models are given: the target, or the smallest total above it."""
+
+    targets: HomeTargets  # what the models see (new_beds = the total)
+    excess: int = 0
+    reason_zh: str = ""
+    reason_en: str = ""
+
+
+def _exact_total(
+    c: HomeCandidates,
+    t: HomeTargets,
+    cap: IntArray,
+    ok: BoolArray,
+    fixed: BoolArray,
+    deadline: float,
+) -> _BedTotal:
+    """With ``beds_target="exact"``, the smallest total T* ≥ T any plan under the rules can have.
+
+    A plan-only MILP minimising Σ b with Σ b ≥ T. When no plan exists the target is returned
+    unchanged, so the solve reports the infeasibility as before.
+    """
+    if t.beds_target != "exact":
+        return _BedTotal(t)
+    m = cap.size
+    floor = replace(t, beds_target="at_least")
+    cost = np.r_[np.zeros(m), np.ones(m)]
+    low = _plan_only(c, floor, cap, ok, fixed, cost, False, (deadline - perf_counter()) / 4)
+    if low.x is None:
+        return _BedTotal(t)
+    total = round(float(low.x[m : 2 * m].sum()))
+    if total <= t.new_beds:
+        return _BedTotal(t)
+    zh, en = _excess_reason(c, t, cap, ok, fixed, low.x, total, deadline)
+    return _BedTotal(replace(t, new_beds=total), total - int(t.new_beds), zh, en)
+
+
+def _beds_each(values: IntArray) -> tuple[str, str]:
+    """The per-site minimum of the sites ``values`` in words: one number, or each."""
+    unique = np.unique(values)
+    if unique.size == 1:
+        return f"每处不少于 {unique[0]:,} 张", f"the {unique[0]:,}-bed minimum each"
+    listed = "+".join(f"{v:,}" for v in sorted(values.tolist()))
+    return f"各处最少 {listed} 张", f"their minimums of {listed} beds"
+
+
+def _site_floor_causes(c: HomeCandidates, t: HomeTargets, fixed: BoolArray) -> tuple[str, str]:
+    """What makes a plan have more sites: site-count minimums and forced sites, in words."""
+    zh, en = [], []
+    for zone, (low, _) in t.zone_limits.items():
+        if low <= 0:
+            continue
+        if zone == "all" and len(t.zone_limits) == 1:
+            zh.append(f"选址数量下限 {low} 处")
+            en.append(f"the minimum of {low} sites")
+        else:
+            zh.append(f"分区 {zone} 至少 {low} 处")
+            en.append(f"zone {zone} needs at least {low}")
+    if fixed.any():
+        zh.append(f"必选 {int(fixed.sum())} 处")
+        en.append(f"{int(fixed.sum())} forced site(s)")
+    return "、".join(zh), ", ".join(en)
+
+
+def _excess_reason(
+    c: HomeCandidates,
+    t: HomeTargets,
+    cap: IntArray,
+    ok: BoolArray,
+    fixed: BoolArray,
+    x: FloatArray,
+    total: int,
+    deadline: float,
+) -> tuple[str, str]:
+    """Why no plan has exactly ``t.new_beds`` beds, from the plan ``x`` at the smallest total.
+
+    With ``k`` its sites: if no plan of ``k - 1`` sites exists, a site-count rule (minimum sites,
+    zone minimums, forced sites) sets ``k``; if ``k - 1`` sites hold fewer beds than the target,
+    the bed range per site does; otherwise the nursing share or, generically, the rules together.
+    """
+    assert c.max_nursing_share is not None
+    m, target = cap.size, int(t.new_beds)
+    chosen = np.round(x[:m]) > 0.5
+    k = int(chosen.sum())
+    each_zh, each_en = _beds_each(c.min_beds[chosen])
+    at_minimum = total == int(c.min_beds[chosen].sum())
+    if k == 1 and at_minimum:
+        return (
+            f"1 处选址至少 {total:,} 张（{each_zh}）",
+            f"1 site has at least {total:,} beds ({each_en})",
+        )
+    most = None
+    if k > 1:
+        free = replace(t, new_beds=0, beds_target="at_least")
+        cost = np.r_[np.zeros(m), np.ones(m)]
+        left = (deadline - perf_counter()) / 4
+        most = _plan_only(c, free, cap, ok, fixed, cost, True, left, max_sites=k - 1)
+        if most.x is None and at_minimum:
+            cause_zh, cause_en = _site_floor_causes(c, t, fixed)
+            cause_zh = cause_zh or "规划约束"
+            cause_en = cause_en or "the plan rules"
+            return (
+                f"须至少 {k} 处选址（{cause_zh}），{each_zh}，合计至少 {total:,} 张",
+                f"at least {k} sites are required ({cause_en}), {each_en}: {total:,} beds at least",
+            )
+    held = None if most is None or most.x is None else round(float(most.x[m : 2 * m].sum()))
+    if held is not None and held < target and at_minimum:
+        limit_zh, limit_en = "", ""
+        top = int(np.sort(cap[ok])[::-1][: k - 1].sum())
+        quota_beds = top
+        if math.isfinite(t.quota_m2):
+            quota_beds = math.floor(t.quota_m2 / t.land_m2_per_bed + 1e-9)
+        if quota_beds < top and held >= quota_beds:
+            limit_zh = f"（用地指标 {t.quota_m2 / MU_M2:,.1f} 亩只够 {quota_beds:,} 张）"
+            limit_en = f" (the land quota of {t.quota_m2 / MU_M2:,.1f} mu holds {quota_beds:,})"
+        return (
+            f"{k - 1} 处选址最多 {held:,} 张{limit_zh}，{k} 处选址至少 {total:,} 张（{each_zh}）",
+            f"{k - 1} sites hold at most {held:,} beds{limit_en}, {k} sites at least {total:,} "
+            f"({each_en})",
+        )
+    share, top_share = t.nursing_share, float(c.max_nursing_share[ok].max(initial=0.0))
+    short = share * t.baseline_beds - t.baseline_nursing_beds
+    if share > 0 and short > 0 and top_share > share:
+        need = math.ceil(short / (top_share - share) - 1e-9)
+        if need > target:
+            return (
+                f"护理型床位占比须不低于 {share:.0%}：现有 {t.baseline_beds:,} 张床位中护理型 "
+                f"{t.baseline_nursing_beds:,} 张，新增床位至少 {need:,} 张",
+                f"the nursing-type share of at least {share:.0%}: of the {t.baseline_beds:,} "
+                f"existing beds {t.baseline_nursing_beds:,} are nursing-type, so at least "
+                f"{need:,} new beds are needed",
+            )
+    return (
+        f"在全部规划约束（每处床位范围、用地、预算、分区与选址数量、护理型占比）下，不少于 "
+        f"{target:,} 张的最小床位合计为 {total:,} 张",
+        f"under every plan rule together (beds per site, land, budget, zones and site counts, "
+        f"the nursing share) the smallest total of at least {target:,} beds is {total:,}",
+    )
 
 
 def _full_plan(
@@ -1001,6 +1427,9 @@ def _home_result(
     else:
         x = _polish(hm, x, c.existing_beds, deadline)
     x = _polish(hm, _trim_plan(hm, x, c.existing_beds, deadline), c.existing_beds, deadline)
+    reach_w = np.asarray(reach.T.astype(np.float64) @ w, dtype=np.float64)
+    ok = _home_capacity(c, t)[1]
+    hm, x = _place_surplus(hm, x, chosen_sites, reach_w, ok, c.existing_beds, deadline)
     objective, bound = hm.coverage(x), out.bound
     covered, assignment = _home_assignment(hm, x, c.existing_beds)
     sites, baseline = _site_reports(hm, x, c, t, w, covered, assignment, deadline)
