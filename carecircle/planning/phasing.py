@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 
 from carecircle.locate._highs import (
@@ -216,7 +217,8 @@ def schedule(
     if s.n == 0:
         x = np.zeros((0, len(phases)))
         return _done(s, phases, base, x, "optimal", 0.0, 0.0, start, time_limit)
-    outcome = _run(_model(s, phases, base), time_limit=time_limit, mip_gap=mip_gap)
+    model = _model(s, phases, base)
+    outcome = _run(model, time_limit=time_limit, mip_gap=mip_gap)
     if outcome.status == "infeasible" or outcome.x is None:
         if outcome.status == "infeasible":
             year = _first_failing_year(s, phases, base, time_limit)
@@ -233,6 +235,9 @@ def schedule(
             s, phases, base, None, outcome.status, math.nan, outcome.bound, start, time_limit
         )
     x = np.round(outcome.x).reshape(s.n, len(phases))
+    if outcome.status == "optimal":
+        x = _earliest_among_optima(model, x, outcome.objective, phases, time_limit)
+        outcome = replace(outcome, objective=float(model.c @ x.ravel()))
     return _done(
         s, phases, base, x, outcome.status, outcome.objective, outcome.bound, start, time_limit
     )
@@ -298,6 +303,27 @@ def _model(
         integrality=np.ones(n * cols, dtype=np.uint8),
         maximize=True,
     )
+
+
+def _earliest_among_optima(
+    model: _Model, x: FloatArray, best: float, phases: Sequence[Phase], time_limit: float
+) -> FloatArray:
+    """Among the optimal schedules, the one opening sites earliest (site-years served summed): a
+    site serving no one mostly (weight 0) has no year of its own to prefer, and is not left to
+    the solver's whim. The older-resident-years stay at their optimum ``best``."""
+    earliest = np.tile(_served_years(phases), x.shape[0])
+    tol = max(1e-7 * abs(best), 1e-6)
+    second = replace(
+        model,
+        c=earliest,
+        A=sp.csr_array(sp.vstack([model.A, sp.csr_array(model.c[None, :])])),
+        lo=np.append(model.lo, best - tol),
+        hi=np.append(model.hi, math.inf),
+    )
+    outcome = _run(second, time_limit=time_limit, mip_gap=DEFAULT_MIP_GAP)
+    if outcome.status != "optimal" or outcome.x is None:
+        return x
+    return np.asarray(np.round(outcome.x).reshape(x.shape))
 
 
 def _first_failing_year(
