@@ -596,8 +596,12 @@ class Siting(_Model):
     """Older residents out of reach a 400 m square needs for a new village centre (0: every one out
     of reach counts)."""
     phases: list[Phase] = Field(default_factory=list)
-    """The plan's years, in order, each with its targets and limits; every recommended site is
-    given the year it opens in (none: one horizon, no years)."""
+    """Years in order, each `year` with beds_by_end, centres_by_end, nursing_share (by its end),
+    budget_yuan, land_mu, max_new_centres (in it).
+
+    Every recommended site gets the year it opens in. Cumulative targets count from the start
+    of the plan; a year without a budget or land limit has none. No phases: one horizon, the
+    ``year`` of every site is 0."""
 
     @model_validator(mode="after")
     def _range_order(self) -> Siting:
