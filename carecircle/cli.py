@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import math
 import sys
 import time
 import traceback
@@ -342,6 +343,9 @@ def _siting_lines(siting: dict[str, Any]) -> list[str]:
     centres = siting.get("village_centres")
     if centres:
         lines.extend(_centre_lines(centres))
+    phased = siting.get("phasing")
+    if phased:
+        lines.append(_phasing_line(phased))
     return lines
 
 
@@ -383,6 +387,28 @@ def _centre_lines(centres: dict[str, Any]) -> list[str]:
             f"{' …' if len(villages) > 6 else ''}）"
         )
     return lines
+
+
+def _phasing_line(phased: dict[str, Any]) -> str:
+    """分期 / phasing 2023–2025: 3 年每年目标均满足 / every year's targets hold; 最优 / optimal."""
+    years = [y["year"] for y in phased["years"]]
+    span = f"{years[0]}–{years[-1]}" if len(years) > 1 else f"{years[0]}"
+    held = sum(bool(y["holds"]) for y in phased["years"])
+    status = phased["status"]
+    if status == "infeasible":
+        return f"分期 / phasing {span}: 无可行安排 / no schedule; {phased['message']}"
+    verdict = (
+        f"{len(years)} 年每年目标均满足 / every year's targets hold"
+        if held == len(years)
+        else f"{held}/{len(years)} 年目标满足 / years' targets hold"
+    )
+    if status == "optimal":
+        how = "最优 / optimal"
+    else:
+        gap = phased.get("gap")
+        shown = f"{gap:.2%}" if isinstance(gap, float) and math.isfinite(gap) else "?"
+        how = f"达到时间上限，差距 {shown} / time limit reached, {shown} from the bound"
+    return f"分期 / phasing {span}: {verdict}; {how}"
 
 
 @main.command("check-plan")

@@ -31,7 +31,7 @@ from carecircle import engine
 from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
 from carecircle.planning import centres as centre_model
-from carecircle.planning import regional
+from carecircle.planning import phasing, regional
 from carecircle.planning.gaps import INSTITUTION_TIERS
 from carecircle.rules import landuse
 from carecircle.scenario import Scenario
@@ -61,6 +61,7 @@ SITE_COLUMNS = (
     "village",
     "lon",
     "lat",
+    "year",
 )
 
 
@@ -133,7 +134,54 @@ def recommend(scenario: Scenario, run: RunData) -> SitingOutcome:
     sites["lon"] = np.round(lonlat.x.to_numpy(), 6) if len(sites) else []
     sites["lat"] = np.round(lonlat.y.to_numpy(), 6) if len(sites) else []
     sites["village"] = sites["village"].fillna("").astype(str) if "village" in sites else ""
+    sites, phased = _phasing(scenario, run, sites)
+    if phased is not None:
+        summary["phasing"] = phased
     return SitingOutcome(sites=sites, summary=summary, homes=homes, centres=centres)
+
+
+# --- phasing -------------------------------------------------------------------------------------
+
+
+def _phasing(
+    scenario: Scenario, run: RunData, sites: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, dict[str, Any] | None]:
+    """Every site's year (``year``; 0 without phases or without a schedule) and the schedule's
+    summary, from the sites both models chose (:func:`carecircle.planning.phasing.schedule`)."""
+    spec = scenario.siting
+    assert spec is not None
+    sites = sites.assign(year=0)
+    if not spec.phases:
+        return sites, None
+    kind = sites["kind"].to_numpy(dtype=str)
+    centre = kind == "village-centre"
+    beds = sites["beds"].to_numpy(dtype=float)
+    cost = np.where(
+        centre, spec.cost_per_centre_yuan, spec.cost_per_site_yuan + spec.cost_per_bed_yuan * beds
+    )
+    targets = _targets(scenario, run, {})
+    result = phasing.schedule(
+        phasing.PhaseSites(
+            kind=np.where(centre, phasing.CENTRE, phasing.HOME),
+            beds=beds,
+            nursing_beds=sites["nursing_beds"].to_numpy(dtype=float),
+            cost_yuan=cost,
+            land_mu=sites["land_mu"].to_numpy(dtype=float),
+            weight=sites["older_covered"].to_numpy(dtype=float),
+        ),
+        spec.phases,
+        baseline_beds=targets.baseline_beds,
+        baseline_nursing_beds=targets.baseline_nursing_beds,
+        time_limit=spec.time_limit_s,
+    )
+    if result.year.size == len(sites):
+        sites = sites.assign(year=result.year)
+    summary = result.summary()
+    names = sites["name"].astype(str).to_numpy()
+    ids = sites["id"].astype(str).to_numpy()
+    for row in summary["years"]:
+        row["sites"] = [{"id": ids[j], "name": names[j]} for j in row["sites"]]
+    return sites, summary
 
 
 # --- candidates ----------------------------------------------------------------------------------
@@ -352,13 +400,14 @@ def _targets(
     assert spec is not None
     f = run.facilities
     institutions = f[f["tier"].isin(INSTITUTION_TIERS) | (f["beds"].fillna(0) > 0)]
+    horizon = phasing.horizon_limits(spec)  # the phases' totals bound the one-horizon model
     return regional.HomeTargets(
         new_beds=spec.new_beds,
         beds_target=spec.beds_target,
-        nursing_share=_nursing_share(scenario),
+        nursing_share=max(_nursing_share(scenario), horizon.nursing_share),
         land_m2_per_bed=land_m2_per_bed(scenario),
-        land_quota_mu=spec.land_quota_mu,
-        budget=spec.budget_yuan if spec.budget_yuan is not None else float("inf"),
+        land_quota_mu=horizon.land_quota_mu,
+        budget=horizon.budget_yuan if horizon.budget_yuan is not None else float("inf"),
         zone_limits=dict(limits),
         max_sites=spec.max_sites,
         baseline_beds=int(institutions["beds"].fillna(0).sum()),

@@ -43,6 +43,7 @@ __all__ = [
     "InputLimits",
     "LayerFormat",
     "LayerSource",
+    "Phase",
     "PlanSpec",
     "Scenario",
     "load_scenario",
@@ -529,6 +530,30 @@ class Zone(_Model):
         return self
 
 
+class Phase(_Model):
+    """One year of a phased plan: what must be open by its end and what it may spend.
+
+    乐清 (乐政办函〔2020〕24号) asks for 1,000 new institution beds and a 51 % nursing share in
+    2020 (附件 3) and 8,000 beds and 55 % by the end of 2022 (一); budgets are yearly.
+    """
+
+    year: Annotated[int, Field(ge=1949, le=2100)]
+    """The calendar year (phases in increasing order)."""
+    beds_by_end: Annotated[int, Field(ge=0)] | None = None
+    """New beds open by the end of the year, counted from the start of the plan, at least."""
+    nursing_share: Share | None = None
+    """The nursing-type share of all institution beds (the existing ones included) by the end of
+    the year, at least."""
+    centres_by_end: Annotated[int, Field(ge=0)] | None = None
+    """New village centres open by the end of the year, counted from the start, at least."""
+    budget_yuan: PositiveFloat | None = None
+    """The year's spending on the sites opened in it, in yuan, at most."""
+    land_mu: PositiveFloat | None = None
+    """The year's land for new homes, in 亩, at most."""
+    max_new_centres: Annotated[int, Field(ge=0)] | None = None
+    """New village centres opened in the year, at most."""
+
+
 class Siting(_Model):
     """The regional nursing-home siting problem (solved by carecircle.planning.siting)."""
 
@@ -581,6 +606,13 @@ class Siting(_Model):
     settlement_older: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
     """Older residents out of reach a 400 m square needs for a new village centre (0: every one out
     of reach counts)."""
+    phases: list[Phase] = Field(default_factory=list)
+    """Years in order, each `year` with beds_by_end, centres_by_end, nursing_share (by its end),
+    budget_yuan, land_mu, max_new_centres (in it).
+
+    Every recommended site gets the year it opens in. Cumulative targets count from the start
+    of the plan; a year without a budget or land limit has none. No phases: one horizon, the
+    ``year`` of every site is 0."""
 
     @model_validator(mode="after")
     def _range_order(self) -> Siting:
@@ -605,7 +637,42 @@ class Siting(_Model):
                 "给出 budget_yuan 时须给出 cost_per_bed_yuan 或 cost_per_site_yuan / a budget needs "
                 "costs: give cost_per_bed_yuan and/or cost_per_site_yuan"
             )
+        self._phases_in_order()
         return self
+
+    def _phases_in_order(self) -> None:
+        """Years strictly increasing, cumulative targets never falling, the last within new_beds."""
+        last: dict[str, tuple[int, int]] = {}
+        for k, phase in enumerate(self.phases):
+            if k and phase.year <= self.phases[k - 1].year:
+                raise ValueError(
+                    f"phases[{k}].year {phase.year} 不晚于上一期 {self.phases[k - 1].year} / "
+                    "years must increase strictly: list the phases in year order, each year once"
+                )
+            for key in ("beds_by_end", "centres_by_end"):
+                value = getattr(phase, key)
+                if value is None:
+                    continue
+                if key in last and value < last[key][0]:
+                    before, earlier = last[key]
+                    raise ValueError(
+                        f"phases[{k}].{key} {value} 小于 {earlier} 年的 {before} / is below year "
+                        f"{earlier}'s {before}: targets count from the start of the plan, give "
+                        "the cumulative figure"
+                    )
+                last[key] = (value, phase.year)
+        beds = [p.beds_by_end for p in self.phases if p.beds_by_end is not None]
+        if beds and beds[-1] > self.new_beds:
+            raise ValueError(
+                f"phases 的 beds_by_end {beds[-1]} 超过 new_beds {self.new_beds} / the last "
+                f"beds_by_end exceeds new_beds: raise new_beds to at least {beds[-1]}"
+            )
+        costs = self.cost_per_bed_yuan + self.cost_per_site_yuan + self.cost_per_centre_yuan
+        if costs == 0 and any(p.budget_yuan is not None for p in self.phases):
+            raise ValueError(
+                "phases 给出 budget_yuan 时须给出造价 / a phase's budget needs costs: give "
+                "cost_per_bed_yuan, cost_per_site_yuan and/or cost_per_centre_yuan"
+            )
 
 
 class Policy(_Model):

@@ -67,6 +67,7 @@ CONDITIONS: Mapping[tuple[str, str], str] = {
     ("LayerFormat", "y"): "optional, with `x`",
     ("MapOptions", "tianditu_key"): "optional; a `tianditu` basemap needs it or `$TIANDITU_KEY`",
     ("Siting", "budget_yuan"): "optional; needs `cost_per_bed_yuan` or `cost_per_site_yuan`",
+    ("Phase", "budget_yuan"): "optional; needs a `cost_per_…_yuan` of `siting`",
 }
 
 # Names standing for any key of a mapping of models, and the one the examples use.
@@ -133,6 +134,12 @@ EXAMPLES: Mapping[str, Any] = {
     "map.simplify_m": 5,
     "siting.land_m2_per_bed": 35,
     "siting.cost_per_site_yuan": 5000000,
+    "siting.cost_per_centre_yuan": 300000,
+    "siting.phases": [{"year": 2023, "beds_by_end": 300}, {"year": 2024, "beds_by_end": 600}],
+    "siting.phases.<n>.centres_by_end": 30,
+    "siting.phases.<n>.budget_yuan": 50000000,
+    "siting.phases.<n>.land_mu": 20,
+    "siting.phases.<n>.max_new_centres": 10,
     "siting.expand_jingloyuan": False,
     "siting.institutionalisation_rate": 0.04,
     "siting.zones.<zone>.townships": ["城关街道", "柳宅镇"],
@@ -213,6 +220,12 @@ def _walk(
             entry_key, entry_here = f"{key}.{holder}", f"{here}.{named}"
             yield _row(entry_key, entry_here, owner, holder, entry, None, "optional")
             yield from _walk(entry, entry_key + ".", entry_here + ".", entry_key)
+            continue
+        item = _list_of_models(info.annotation)
+        if item is not None:  # a list of settings (siting.phases): its first entry stands for all
+            entry_key, entry_here = f"{key}.<n>", f"{here}.0"
+            yield _row(entry_key, entry_here, owner, "<n>", item, None, "optional")
+            yield from _walk(item, entry_key + ".", entry_here + ".", entry_key)
 
 
 def _owner(model: type[BaseModel], name: str) -> str:
@@ -290,6 +303,13 @@ def _mapping_of_models(annotation: Any) -> type[BaseModel] | None:
     bare = _strip(annotation)
     if typing.get_origin(bare) in (dict, Mapping):
         return _model_of(typing.get_args(bare)[1])
+    return None
+
+
+def _list_of_models(annotation: Any) -> type[BaseModel] | None:
+    bare = _strip(annotation)
+    if typing.get_origin(bare) in (list, tuple) and len(typing.get_args(bare)) == 1:
+        return _model_of(typing.get_args(bare)[0])
     return None
 
 
@@ -459,6 +479,9 @@ def _example(key: str, concrete: str, info: FieldInfo | None, *, shorten: bool) 
 
 def _lookup(data: Any, parts: list[str]) -> Any:
     for part in parts:
+        if isinstance(data, list) and part.isdigit() and int(part) < len(data):
+            data = data[int(part)]  # a list of settings: its entry by position
+            continue
         if not isinstance(data, Mapping) or part not in data:
             return _NONE
         data = data[part]

@@ -39,7 +39,10 @@ DROPS: dict[str, tuple[str, ...]] = {
     "siting.zones.<zone>.townships": ("band",),
 }
 # Keys a validator wants given together with another: the other gets its own example.
-COMPANIONS: dict[str, str] = {"siting.budget_yuan": "siting.cost_per_bed_yuan"}
+COMPANIONS: dict[str, str] = {
+    "siting.budget_yuan": "siting.cost_per_bed_yuan",
+    "siting.phases.<n>.budget_yuan": "siting.cost_per_bed_yuan",
+}
 
 
 def _load_script() -> ModuleType:
@@ -79,10 +82,10 @@ def _load(raw: dict[str, Any], folder: Path) -> sc.Scenario:
     return sc.load_scenario(path)
 
 
-def _parent(raw: dict[str, Any], parts: list[str]) -> dict[str, Any]:
-    node = raw
+def _parent(raw: dict[str, Any], parts: list[str]) -> Any:
+    node: Any = raw
     for part in parts:
-        node = node[part]
+        node = node[int(part)] if isinstance(node, list) else node[part]  # siting.phases.0
     return node
 
 
@@ -236,13 +239,20 @@ def _with_example(row: Any) -> tuple[dict[str, Any], list[Any]]:
     added: list[Any] = []
     node = raw
     for i, part in enumerate(parts[:-1]):
+        if isinstance(node, list):  # a list of settings (siting.phases): its entry by position
+            node = node[int(part)]
+            continue
         if part not in node:  # the parent is not in the demo: its own example first
             ancestor = BY_CONCRETE[".".join(parts[: i + 1])]
             node[part] = yaml.safe_load(ancestor.example) if ancestor.example else {}
             added.append(node[part])
         node = node[part]
-    node[parts[-1]] = yaml.safe_load(row.example)
-    added.append(node[parts[-1]])
+    if isinstance(node, list):
+        node[int(parts[-1])] = yaml.safe_load(row.example)
+        added.append(node[int(parts[-1])])
+    else:
+        node[parts[-1]] = yaml.safe_load(row.example)
+        added.append(node[parts[-1]])
     for key, dropped in DROPS.items():
         if row.key == key or row.key.startswith(key + "."):
             holder = _parent(raw, BY_KEY[key].concrete.split(".")[:-1])

@@ -31,7 +31,12 @@ def write_plan(plan: Plan, path: str | Path, scenario: Scenario) -> Path:
     path = Path(path)
     with atomic_file(path) as tmp:
         for frame, fmt, default, fields in (
-            (facilities, spec.facilities, DEFAULT_PLAN.facilities, (*FACILITY_FIELDS, "tier")),
+            (
+                facilities,
+                spec.facilities,
+                DEFAULT_PLAN.facilities,
+                (*FACILITY_FIELDS, "tier", "year"),
+            ),
             (plan.projects, spec.projects, DEFAULT_PLAN.projects, PROJECT_FIELDS),
         ):
             if len(frame):

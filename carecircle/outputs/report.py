@@ -155,7 +155,58 @@ def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:
         villages=villages.to_dict("records"),
         sites=None if sites is None else sites.drop(columns="geometry").to_dict("records"),
         curve=_curve(circle.get("share_by_minutes") or {}, circle["minutes"]),
+        phasing=summary.get("siting", {}).get("phasing"),
+        timeline=_timeline(summary.get("siting", {}).get("phasing")),
     )
+
+
+def _timeline(phasing: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Cumulative new beds by year against each year's target, in the pixels of the report's
+    small bar chart (drawn by the template's ``timeline_svg``, the way ``curve_svg`` draws the
+    coverage curve); None without a schedule."""
+    if not phasing or not phasing.get("years"):
+        return None
+    years = phasing["years"]
+    if all(y.get("beds_by_end") is None for y in years):
+        return None
+    w, h, pad = 460, 220, 40
+    top = max(
+        [float(y.get("beds_by_end") or 0) for y in years]
+        + [float(y.get("beds_target") or 0) for y in years]
+    )
+    top = top or 1.0
+    band = (w - 2 * pad) / len(years)
+    bar = band * 0.5
+
+    def sy(v: float) -> float:
+        return h - pad - (h - 2 * pad) * v / top
+
+    items = []
+    for k, y in enumerate(years):
+        x = pad + band * k + (band - bar) / 2
+        beds = float(y.get("beds_by_end") or 0)
+        target = y.get("beds_target")
+        items.append(
+            {
+                "x": x,
+                "mid": x + bar / 2,
+                "w": bar,
+                "y": sy(beds),
+                "height": h - pad - sy(beds),
+                "beds": beds,
+                "year": y["year"],
+                "holds": bool(y.get("holds")),
+                "target_y": None if target is None else sy(float(target)),
+                "target": target,
+            }
+        )
+    return {
+        "w": w,
+        "h": h,
+        "pad": pad,
+        "bars": items,
+        "yticks": [(sy(top * f), top * f) for f in (0, 0.5, 1.0)],
+    }
 
 
 def _curve(shares: dict[str, float | None], threshold: float) -> dict[str, Any] | None:

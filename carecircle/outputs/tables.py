@@ -96,6 +96,7 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "older_in_reach": ("可达老年人", "older within reach"),
     "existing_beds": ("现有床位", "existing beds"),
     "villages": ("新覆盖的村", "villages newly covered"),
+    "year": ("建设年度", "year"),
     "lon": ("经度", "longitude"),
     "lat": ("纬度", "latitude"),
     "figure": ("指标", "figure"),

@@ -133,6 +133,7 @@ SCHEMAS: Mapping[str, LayerSchema] = {
             "gross_floor_m2",
             "households",
             "elderly_floor_m2",
+            "year",
         ),
         texts=("record", "name", "type", "tier", "land_use", "ownership", "level"),
         geometry="point",

@@ -15,7 +15,8 @@ column mapping work as for every other layer. The scenario's ``plan:`` section s
 Canonical fields. Facilities: ``id``, ``name``, ``type`` (mapped to a tier as the register's
 types are, plus ``plan.types``) or ``tier``, ``beds``, ``nursing_beds``, ``floor_m2``,
 ``land_m2`` or ``land_mu`` (亩), ``land_use`` (用地用海分类 code), ``ownership`` (公办/民办),
-``level`` (a township centre whose type or level says 综合 is a comprehensive centre). Projects:
+``level`` (a township centre whose type or level says 综合 is a comprehensive centre), ``year``
+(建设年度, the year a phased run opens a recommended site in; carried, no rule reads it). Projects:
 ``id``, ``name``, ``gross_floor_m2``, ``households``, ``elderly_floor_m2``, ``level``
 (:data:`COMMUNITY_LEVELS`: 社区级 for community-level projects).
 
@@ -135,6 +136,7 @@ DEFAULT_PLAN = PlanSpec(
             "用地亩数": "land_mu",
             "用地代码": "land_use",
             "性质": "ownership",
+            "建设年度": "year",
         },
         x="经度",
         y="纬度",
@@ -236,7 +238,9 @@ def read_plan(path: str | Path, scenario: Scenario) -> Plan:
             f"{path}: 方案为空 / the plan has no facilities and no projects; check the file and "
             f"its layers ({_names(names)})"
         )
-    absent = {c for t in parts.values() if t is not None for c in t.absent}
+    absent = {
+        c for t in parts.values() if t is not None for c, v in t.absent.items() if v != "year"
+    }
     return Plan(path, facilities, projects, tuple(sorted(absent)))
 
 
@@ -282,6 +286,8 @@ def plan_from_sites(
             "ownership": "",
             "level": "",
             "comprehensive": False,
+            # The year a phased run opens the site in (0 or absent: no phases): empty then.
+            "year": column("year", 0).astype(float).replace(0, np.nan),
             "row_zh": [f"推荐选址第 {i + 1} 处" for i in range(n)],
             "row_en": [f"recommended site {i + 1}" for i in range(n)],
         },
@@ -353,6 +359,9 @@ _FACILITY_ONLY = frozenset(
     }
 )
 _PROJECT_ONLY = frozenset({"gross_floor_m2", "households", "elderly_floor_m2"})
+# Columns no rule reads: a file without them is no misspelt file (a recommended plan's 建设年度,
+# the year a phased run gives each site, is carried for the reader, not checked).
+_INFORMATIONAL = frozenset({"record", "year"})
 
 
 def _likeness(a: str, b: str) -> tuple[int, float]:
@@ -383,7 +392,7 @@ def _refuse_look_alikes(
         for src, canonical in absent.items()
         if (canonical in _FACILITY_ONLY and "facilities" in parts)
         or (canonical in _PROJECT_ONLY and "projects" in parts)
-        or canonical not in _FACILITY_ONLY | _PROJECT_ONLY | {"record"}
+        or canonical not in _FACILITY_ONLY | _PROJECT_ONLY | _INFORMATIONAL
     }
     if not relevant or not unmapped:
         return
