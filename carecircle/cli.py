@@ -288,6 +288,9 @@ def run(
     clock.close()
     for line in _circle_lines(result.summary):
         click.echo(line)
+    projected = _demand_line(result.summary.get("demand", {}))
+    if projected:
+        click.echo(projected)
     for line in _siting_lines(result.summary.get("siting", {})):
         click.echo(line)
     click.echo(f"地图 / map: {paths['index.html'].resolve()}")
@@ -324,6 +327,23 @@ def _bed_target_words(homes: dict[str, Any]) -> str:
         f"目标 target {target:,}，多 {excess:,} 张 / {excess:,} over: "
         f"{terminal_text(homes.get('excess_reason_zh', ''), limit=None)} / "
         f"{terminal_text(homes.get('excess_reason_en', ''), limit=None)}"
+    )
+
+
+def _demand_line(demand: dict[str, Any]) -> str | None:
+    """One line when the siting plans for a horizon year's older residents (``demand:``)."""
+    if not demand or demand.get("source", "none") == "none":
+        return None
+    year, rate = demand["horizon_year"], demand["rate"] * 100
+    figures = f"{demand['older_base']:,.0f} → {demand['older_horizon']:,.0f}"
+    if demand["source"] == "census":
+        zh, en = "据2010、2020年普查", "from the 2010 and 2020 censuses"
+    else:
+        zh, en = "据情景设定", "as the scenario sets"
+    return (
+        f"需求按 {year} 年预测：60岁及以上 {figures}（年增 {rate:.1f}%，{zh}）/ demand projected "
+        f"to {year}: 60+ {figures} ({rate:+.1f} % a year, {en}); coverage and gaps stay on "
+        f"{demand['base_year']}"
     )
 
 

@@ -23,7 +23,7 @@ from pyproj import CRS
 from carecircle import engine, quality, recommend
 from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
-from carecircle.planning import gaps
+from carecircle.planning import demand, gaps
 from carecircle.planning.findings import findings_table
 from carecircle.scenario import IGNORE, TIERS, Scenario
 from carecircle.sources import census, layers, network, territories
@@ -111,7 +111,8 @@ class Inputs:
     additions) given tiers and placed in villages and townships;
     ``candidates`` the candidate parcels (None without ``siting:`` or ``data.candidates``);
     ``raster`` and ``census`` what the population readers report, ``reports`` what the layer
-    readers report (repaired geometries, ignored types, village-code cross-check).
+    readers report (repaired geometries, ignored types, village-code cross-check); ``demand``
+    the older residents at the plan's horizon year (``demand:``; factor 1 without it).
     """
 
     crs: CRS
@@ -126,6 +127,7 @@ class Inputs:
     raster: dict[str, Any]
     census: dict[str, Any]
     reports: dict[str, Any]
+    demand: demand.DemandProjection | None = None
 
 
 def run_scenario(
@@ -176,12 +178,14 @@ def run_scenario(
     outcome = None
     if scenario.siting is not None:  # a scenario asks for recommendations with `siting:`
         assert siting_graph is not None
+        # The plan's sites are for the horizon year's older residents; today's score is not.
+        projection = _projection(scenario, inputs)
         run_data = recommend.RunData(
             boundary=inputs.boundary,
             townships=townships,
             villages=villages,
             facilities=facilities,
-            cells=cells,
+            cells=_projected_cells(cells, projection),
             walk_graph=graph,
             node_seconds=node_seconds,
             siting_graph=siting_graph,
@@ -191,6 +195,7 @@ def run_scenario(
         outcome = recommend.recommend(scenario, run_data)
     summary = _summary(scenario, inputs, graph, cells, facilities, coverage, snap_report)
     summary.update(_gap_summary(report))
+    summary["demand"] = _projection(scenario, inputs).as_dict()
     summary["data_quality"] = quality.data_quality(
         scenario,
         villages=villages.assign(area_km2=villages.geometry.area / 1e6),
@@ -252,6 +257,7 @@ def read_inputs(
     )
     step()
     cells, raster_report, census_report = _demand_cells(scenario, admin)
+    projection = demand.project(scenario, float(cells["older"].sum()))
     step()
     register = _read_register(scenario, admin)
     facilities = _place_facilities(scenario, admin, register, extra_facilities)
@@ -273,6 +279,7 @@ def read_inputs(
         raster=raster_report,
         census=census_report,
         reports=admin.reports,
+        demand=projection,
     )
 
 
@@ -283,6 +290,23 @@ def with_facilities(inputs: Inputs, scenario: Scenario, extra: gpd.GeoDataFrame)
     )
     facilities = _place_facilities(scenario, admin, inputs.register, extra)
     return replace(inputs, facilities=facilities, reports=admin.reports)
+
+
+def _projection(scenario: Scenario, inputs: Inputs) -> demand.DemandProjection:
+    """The inputs' demand projection (made again for inputs built without one)."""
+    if inputs.demand is not None:
+        return inputs.demand
+    return demand.project(scenario, float(inputs.cells["older"].sum()))
+
+
+def _projected_cells(
+    cells: gpd.GeoDataFrame, projection: demand.DemandProjection
+) -> gpd.GeoDataFrame:
+    """A copy of ``cells`` whose older residents are the horizon year's (``cells`` itself when
+    there is no projection)."""
+    if not projection.projected:
+        return cells
+    return cells.assign(older=cells["older"].to_numpy(dtype=float) * projection.factor)
 
 
 def _stepper(progress: Progress | None) -> Callable[[], None]:

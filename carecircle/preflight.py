@@ -32,7 +32,7 @@ from pyproj import CRS
 from carecircle import guard, pipeline, recommend
 from carecircle.errors import CareCircleError, DataError, ScenarioError, excerpt
 from carecircle.locate._inputs import _forced
-from carecircle.planning import regional
+from carecircle.planning import demand, regional
 from carecircle.sources import census, layers, network
 
 if TYPE_CHECKING:
@@ -92,6 +92,15 @@ def preflight(scenario: Scenario) -> None:
 
     facilities = _facilities(scenario, admin, to_crs, attempt)
     _population(scenario, admin, to_crs, attempt)
+    if scenario.demand.census_2010 is not None:  # the two censuses' counts, read as run reads them
+        try:
+            demand.census_growth(scenario)
+        except CareCircleError as exc:
+            named = scenario.demand.census_county is not None
+            key = "demand.census_2010"
+            if str(exc).startswith("census_county"):
+                key = "demand.census_county" if named else "data.population.census_county"
+            problems.append((key, str(exc)))
     _roads(scenario, admin, attempt)
     siting = scenario.siting
     if (

@@ -675,6 +675,75 @@ class Siting(_Model):
             )
 
 
+# Plausible annual growth of the older population: China's 60+ grew 3-6 % a year 2010-2020; a
+# value beyond 20 % is a percentage written for a share (3.5 for 0.035).
+MAX_GROWTH_RATE = 0.2
+
+
+class Demand(_Model):
+    """Older residents at the plan's horizon year (机构跟着老人走): the siting recommendations plan
+    for them, while coverage, gaps and the map stay on the population data's year.
+
+    With ``horizon_year`` set, give exactly one of ``older_growth_rate`` or ``census_2010`` (the
+    rate then derived from the county's 2010 and 2020 censuses: r = (older_2020 /
+    older_2010)^(1/10) - 1). Older residents are scaled by (1 + r)^(horizon_year - base_year).
+    """
+
+    base_year: Annotated[int, Field(ge=1950, le=2100)] = 2020
+    """The year of the population data (WorldPop and the census: 2020)."""
+    horizon_year: Annotated[int, Field(ge=1950, le=2100)] | None = None
+    """The plan's year that sites are recommended for; none: no projection."""
+    older_growth_rate: Annotated[float, Field(allow_inf_nan=False)] | None = None
+    """The older population's growth per year, a share (0.035 for 3.5 %; may be negative; within
+    ±0.2)."""
+    census_2010: InputPath | None = None
+    """A 2010 county census workbook (census_county_2010_v1.xlsx) the growth rate is derived
+    from."""
+    census_2020: InputPath | None = None
+    """A 2020 county census workbook for the rate's 2020 end; else the table shipped with
+    carecircle."""
+    census_county: Annotated[str | None, BeforeValidator(_code_as_text)] = None
+    """The county (6-digit 区划代码 or name) whose censuses give the rate; else
+    ``data.population.census_county``."""
+    census_2010_code: Annotated[
+        str | None, BeforeValidator(_code_as_text), Field(pattern=r"^\d{6}$")
+    ] = None
+    """The county's 区划代码 in the 2010 table when it changed since (密云县 110228 for 密云区
+    110118); else the 2020 code."""
+
+    @model_validator(mode="after")
+    def _one_rate(self) -> Demand:
+        census = ("census_2010", "census_2020", "census_county", "census_2010_code")
+        if self.horizon_year is None:
+            given = [k for k in ("older_growth_rate", *census) if getattr(self, k) is not None]
+            if given:
+                raise ValueError(
+                    f"给出 {', '.join(given)} 时须给出 horizon_year / {', '.join(given)} need "
+                    "horizon_year (the plan's year, e.g. horizon_year: 2025)"
+                )
+            return self
+        if self.horizon_year < self.base_year:
+            raise ValueError(
+                f"规划年 {self.horizon_year} 早于基准年 {self.base_year} / horizon_year "
+                f"{self.horizon_year} is before base_year {self.base_year}; give the plan's year"
+            )
+        if (self.older_growth_rate is None) == (self.census_2010 is None):
+            got = "both" if self.census_2010 is not None else "neither"
+            raise ValueError(
+                "须且只须给出 older_growth_rate 或 census_2010 之一 / give exactly one of "
+                f"older_growth_rate (e.g. 0.035) or census_2010 (a 2010 county table; got {got})"
+            )
+        if self.census_2010 is None:
+            _refuse_with(self, "older_growth_rate", census)
+        rate = self.older_growth_rate
+        if rate is not None and not (-MAX_GROWTH_RATE <= rate <= MAX_GROWTH_RATE):
+            raise ValueError(
+                f"年增长率 {rate:g} 超出 ±{MAX_GROWTH_RATE:g} / older_growth_rate {rate:g} is "
+                f"beyond ±{MAX_GROWTH_RATE:g} a year: it is a share, write 0.035 for 3.5 %"
+            )
+        return self
+
+
 class Policy(_Model):
     """Rules to check: catalogue ids mapped to ``null`` (catalogue value) or an override."""
 
@@ -779,6 +848,8 @@ class Scenario(_Model):
     """The rules to check."""
     siting: Siting | None = None
     """The regional nursing-home siting problem; none when absent."""
+    demand: Demand = Field(default_factory=Demand)
+    """Older residents at the plan's horizon year, for the siting recommendations."""
     plan: PlanSpec | None = None
     """How to read an allocation plan under review (``check-plan``)."""
     limits: InputLimits = Field(default_factory=InputLimits)

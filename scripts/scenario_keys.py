@@ -59,6 +59,11 @@ ONE_OF: Mapping[tuple[str, str], str] = {
     ("PopulationSource", "census_county"): _SHARES + "; optional with `older_rasters`",
     ("Zone", "townships"): "one of `townships`, `band`",
     ("Zone", "band"): "one of `townships`, `band`",
+    (
+        "Demand",
+        "older_growth_rate",
+    ): "with `horizon_year`, one of `older_growth_rate`, `census_2010`",
+    ("Demand", "census_2010"): "with `horizon_year`, one of `older_growth_rate`, `census_2010`",
 }
 # Other conditions of the validators and the loader.
 CONDITIONS: Mapping[tuple[str, str], str] = {
@@ -68,6 +73,9 @@ CONDITIONS: Mapping[tuple[str, str], str] = {
     ("MapOptions", "tianditu_key"): "optional; a `tianditu` basemap needs it or `$TIANDITU_KEY`",
     ("Siting", "budget_yuan"): "optional; needs `cost_per_bed_yuan` or `cost_per_site_yuan`",
     ("Phase", "budget_yuan"): "optional; needs a `cost_per_…_yuan` of `siting`",
+    ("Demand", "census_2020"): "optional, with `census_2010`",
+    ("Demand", "census_county"): "optional, with `census_2010`",
+    ("Demand", "census_2010_code"): "optional, with `census_2010`",
 }
 
 # Names standing for any key of a mapping of models, and the one the examples use.
@@ -77,6 +85,10 @@ PLACEHOLDER_EXAMPLES: Mapping[str, str] = {"<tier>": "village", "<zone>": "south
 # Examples of the keys no shipped scenario gives; paths are relative to scenarios/.
 EXAMPLES: Mapping[str, Any] = {
     "siting.beds_target": "at_least",
+    "siting.max_new_centres": 20,
+    "siting.centre_budget_yuan": 6000000,
+    "siting.cost_per_centre_yuan": 300000,
+    "siting.min_older_per_centre": 30,
     "area.boundary.x": "经度",
     "area.boundary.y": "纬度",
     "area.boundary.encoding": "gbk",
@@ -106,6 +118,14 @@ EXAMPLES: Mapping[str, Any] = {
     "data.population.points.coords": "bd09",
     "data.population.grid_m": 250,
     "data.population.census_county": "330382",
+    "demand": {"horizon_year": 2025, "older_growth_rate": 0.035},
+    "demand.base_year": 2020,
+    "demand.horizon_year": 2025,
+    "demand.older_growth_rate": 0.035,
+    "demand.census_2010": "../../shared/data/china/census-2020-county/census_county_2010_v1.xlsx",
+    "demand.census_2020": "../../shared/data/china/census-2020-county/census_county_2020_v1.xlsx",
+    "demand.census_county": "330382",
+    "demand.census_2010_code": "110228",
     "data.population.census_tolerance": 2.0,
     "data.townships.x": "经度",
     "data.townships.y": "纬度",

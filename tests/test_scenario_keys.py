@@ -37,11 +37,15 @@ DROPS: dict[str, tuple[str, ...]] = {
     "data.population.older_share": ("older_table",),
     "data.population.census_county": ("older_table",),
     "siting.zones.<zone>.townships": ("band",),
+    "demand.census_county": ("older_growth_rate",),
+    "demand.census_2010_code": ("older_growth_rate",),
 }
 # Keys a validator wants given together with another: the other gets its own example.
 COMPANIONS: dict[str, str] = {
     "siting.budget_yuan": "siting.cost_per_bed_yuan",
     "siting.phases.<n>.budget_yuan": "siting.cost_per_bed_yuan",
+    "demand.census_county": "demand.census_2010",
+    "demand.census_2010_code": "demand.census_2010",
 }
 
 
@@ -265,7 +269,9 @@ def _with_example(row: Any) -> tuple[dict[str, Any], list[Any]]:
         )
     if row.key in COMPANIONS:
         other = BY_KEY[COMPANIONS[row.key]]
-        _parent(raw, other.concrete.split(".")[:-1])[other.field] = yaml.safe_load(other.example)
+        companion = yaml.safe_load(other.example)
+        _parent(raw, other.concrete.split(".")[:-1])[other.field] = companion
+        added.append(companion)  # a file it names counts as the row's own
     return raw, added
 
 

@@ -25,7 +25,7 @@ import numpy.typing as npt
 
 from carecircle.errors import DataError
 
-__all__ = ["CountyCensus", "calibrate", "lookup", "table"]
+__all__ = ["CountyCensus", "bare_name", "calibrate", "lookup", "table"]
 
 SOURCE = (
     "第七次全国人口普查 县级数据 (Dong, Du & Liu, github.com/leiii/census, MIT) / "
@@ -92,6 +92,11 @@ def _bare(name: str) -> str:
         if name.endswith(suffix) and len(name) > len(suffix) + 1:
             return name[: -len(suffix)]
     return name
+
+
+def bare_name(name: str) -> str:
+    """A place name without its suffix (乐清市 -> 乐清, 密云县 and 密云区 -> 密云), to compare names."""
+    return _bare(str(name).strip())
 
 
 def lookup(query: str) -> CountyCensus:

@@ -551,7 +551,8 @@ def read_table(
                 f"{path}: 无法读取工作表 / cannot read the sheet ({type(exc).__name__}: "
                 f"{excerpt(str(exc), 80)}); check the sheet name, or save the file again as .xlsx"
             ) from None
-        return _text_columns(table.fillna(""), path), "xlsx"
+        # A workbook's header cell may hold line breaks (Alt+Enter: '性别比\n（女=100）').
+        return _text_columns(table.fillna(""), path, breaks=True), "xlsx"
     guard.check_csv_header(path, MAX_COLUMNS)
     how = "scenario"
     if encoding is None:
@@ -576,11 +577,13 @@ def read_table(
     return _text_columns(table, path), f"{encoding} ({how})"
 
 
-def _text_columns(table: pd.DataFrame, path: Path) -> pd.DataFrame:
-    """Refuse a header that is not text: NUL bytes and control characters mean a binary file."""
+def _text_columns(table: pd.DataFrame, path: Path, *, breaks: bool = False) -> pd.DataFrame:
+    """Refuse a header that is not text: NUL bytes and control characters mean a binary file
+    (``breaks``: line breaks are text, as in a workbook's header cells)."""
+    allowed = "\t\n\r" if breaks else "\t"
     for name in table.columns:
         text = str(name)
-        if "\x00" in text or any(ord(c) < 0x20 and c not in "\t" for c in text):
+        if "\x00" in text or any(ord(c) < 0x20 and c not in allowed for c in text):
             raise DataError(
                 f"{path}: 不是文本表格 / not a text table (its first line holds binary data); "
                 "give a CSV or XLSX file"
