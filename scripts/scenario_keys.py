@@ -87,7 +87,6 @@ EXAMPLES: Mapping[str, Any] = {
     "siting.beds_target": "at_least",
     "siting.max_new_centres": 20,
     "siting.centre_budget_yuan": 6000000,
-    "siting.cost_per_centre_yuan": 300000,
     "siting.min_older_per_centre": 30,
     "area.boundary.x": "经度",
     "area.boundary.y": "纬度",
