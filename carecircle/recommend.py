@@ -691,14 +691,17 @@ def _onto_village_roads(
 
 
 def _centre_limit(scenario: Scenario) -> int | None:
-    """The most new village centres the scenario allows: ``siting.max_new_centres``, or what
-    ``centre_budget_yuan`` buys at ``cost_per_centre_yuan`` (the smaller when both are set)."""
+    """The most new village centres the scenario allows: ``siting.max_new_centres``, what
+    ``centre_budget_yuan`` buys at ``cost_per_centre_yuan``, and the phases' yearly limits added
+    up (the smallest of those set)."""
     spec = scenario.siting
     if spec is None:
         return None
     limits = [] if spec.max_new_centres is None else [spec.max_new_centres]
     if spec.centre_budget_yuan is not None and spec.cost_per_centre_yuan > 0:
         limits.append(int(spec.centre_budget_yuan // spec.cost_per_centre_yuan + 1e-9))
+    if spec.phases and all(p.max_new_centres is not None for p in spec.phases):
+        limits.append(sum(int(p.max_new_centres or 0) for p in spec.phases))
     return min(limits) if limits else None
 
 
@@ -864,7 +867,10 @@ def _limit_source(scenario: Scenario, cap: int | None) -> str:
         return "cover"
     if spec.max_new_centres is not None and cap == spec.max_new_centres:
         return "max_new_centres"
-    return "centre_budget_yuan"
+    if spec.centre_budget_yuan is not None and spec.cost_per_centre_yuan > 0:
+        if cap == int(spec.centre_budget_yuan // spec.cost_per_centre_yuan + 1e-9):
+            return "centre_budget_yuan"
+    return "phases.max_new_centres"
 
 
 def _still_without(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -157,7 +158,56 @@ def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:
         curve=_curve(circle.get("share_by_minutes") or {}, circle["minutes"]),
         phasing=summary.get("siting", {}).get("phasing"),
         timeline=_timeline(summary.get("siting", {}).get("phasing")),
+        centre_curve=_centre_curve(summary.get("siting", {}).get("village_centres")),
+        curve_rows=_curve_rows(summary.get("siting", {}).get("village_centres")),
+        curve_at=_curve_at,
     )
+
+
+def _curve_at(centres: dict[str, Any]) -> dict[str, Any]:
+    """The curve's point for the recommended number of centres."""
+    curve = centres["curve"]
+    return curve[min(int(centres["new_centres"]), len(curve) - 1)]
+
+
+def _curve_rows(centres: dict[str, Any] | None) -> set[int]:
+    """The curve's rows the report's table lists: the first ten, every fifth, the plan's, the last."""
+    if not centres or not centres.get("curve"):
+        return set()
+    n = len(centres["curve"])
+    return {*range(min(n, 11)), *range(0, n, 5), int(centres["new_centres"]), n - 1}
+
+
+def _centre_curve(centres: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The village-centre coverage curve in the pixels of the report's chart (``centres_svg``)."""
+    if not centres or len(centres.get("curve") or []) < 2:
+        return None
+    curve = centres["curve"]
+    total = float(centres.get("older_total") or 0.0)
+    if total <= 0:
+        return None
+    w, h, pad = 460, 220, 36
+    last = len(curve) - 1
+    low = max(0.0, math.floor(curve[0]["share"] * 10) / 10)
+
+    def sx(n: float) -> float:
+        return pad + (w - 2 * pad) * n / last
+
+    def sy(v: float) -> float:
+        return h - pad - (h - 2 * pad) * (v - low) / max(1.0 - low, 1e-9)
+
+    step = max(1, math.ceil(last / 10))
+    return {
+        "w": w,
+        "h": h,
+        "pad": pad,
+        "points": [(sx(p["centres"]), sy(p["share"])) for p in curve],
+        "bound": [(sx(p["centres"]), sy(min(p["bound"] / total, 1.0))) for p in curve],
+        "ticks": [(sx(n), n) for n in range(0, last + 1, step)],
+        "yticks": [(sy(v), v) for v in np.linspace(low, 1.0, 5)],
+        "x": sx(min(int(centres["new_centres"]), last)),
+        "chosen": int(centres["new_centres"]),
+    }
 
 
 def _timeline(phasing: dict[str, Any] | None) -> dict[str, Any] | None:

@@ -37,6 +37,8 @@ SHEETS = (
     "乡镇 townships",
     "设施 facilities",
     "推荐选址 sites",
+    "照料中心覆盖曲线 centre curve",
+    "流动互助服务 mobile service",
 )
 
 # column -> (Chinese, English) header
@@ -97,6 +99,11 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "existing_beds": ("现有床位", "existing beds"),
     "villages": ("新覆盖的村", "villages newly covered"),
     "year": ("建设年度", "year"),
+    "centres": ("新增照料中心", "new centres"),
+    "older_brought": ("新增覆盖", "newly within reach"),
+    "bound": ("上界", "bound"),
+    "exact": ("已证明最优", "proven optimal"),
+    "service": ("服务方式", "service"),
     "lon": ("经度", "longitude"),
     "lat": ("纬度", "latitude"),
     "figure": ("指标", "figure"),
@@ -210,6 +217,7 @@ def _frames(result: RunResult, layers: OutputLayers) -> dict[str, pd.DataFrame]:
         ),
         "设施 facilities": _select(facilities, fac_cols),
         "推荐选址 sites": _sites_frame(layers),
+        **_centre_frames(result),
     }
 
 
@@ -266,7 +274,26 @@ def _sites_frame(layers: OutputLayers) -> pd.DataFrame:
     points = sites.geometry.representative_point().to_crs("EPSG:4326")
     frame = pd.DataFrame(sites.drop(columns="geometry"))
     frame["lon"], frame["lat"] = points.x.round(6).to_numpy(), points.y.round(6).to_numpy()
-    return _select(frame, [*SITE_COLUMNS, "lon", "lat"])
+    return _select(frame, list(dict.fromkeys([*SITE_COLUMNS, "lon", "lat"])))
+
+
+def _centre_frames(result: RunResult) -> dict[str, pd.DataFrame]:
+    """The village-centre coverage curve and the residents left to mobile or mutual-aid service."""
+    centres = result.summary.get("siting", {}).get("village_centres") or {}
+    none = pd.DataFrame({"name": ["本情景未求解选址问题 / the scenario has no siting problem"]})
+    if not centres:
+        return {"照料中心覆盖曲线 centre curve": none, "流动互助服务 mobile service": none}
+    mobile = pd.DataFrame(
+        centres.get("mobile_service") or [],
+        columns=["village", "township", "older", "service", "reason_zh", "reason_en"],
+    )
+    return {
+        "照料中心覆盖曲线 centre curve": pd.DataFrame(
+            centres.get("curve") or [],
+            columns=["centres", "older_covered", "share", "older_brought", "bound", "exact"],
+        ),
+        "流动互助服务 mobile service": mobile,
+    }
 
 
 def _cell(value: Any) -> Any:
