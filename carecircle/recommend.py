@@ -867,9 +867,9 @@ def _limit_source(scenario: Scenario, cap: int | None) -> str:
         return "cover"
     if spec.max_new_centres is not None and cap == spec.max_new_centres:
         return "max_new_centres"
-    if spec.centre_budget_yuan is not None and spec.cost_per_centre_yuan > 0:
-        if cap == int(spec.centre_budget_yuan // spec.cost_per_centre_yuan + 1e-9):
-            return "centre_budget_yuan"
+    budget = spec.centre_budget_yuan
+    if budget is not None and spec.cost_per_centre_yuan > 0 and cap == int(budget // spec.cost_per_centre_yuan + 1e-9):  # fmt: skip
+        return "centre_budget_yuan"
     return "phases.max_new_centres"
 
 

@@ -139,5 +139,5 @@ def test_real_network_curve(tmp_path: Path) -> None:
     """Guixi (real OSM, sparsely mapped villages): the same promises on a real road network."""
     run = run_scenario(load_scenario(guixi.build(tmp_path / "guixi")))
     _check_curve(run)
-    vc, new = _centres(run)
+    vc, _ = _centres(run)
     assert len(vc["curve"]) >= 3 and vc["curve"][-1]["share"] > vc["curve"][0]["share"]
