@@ -374,10 +374,15 @@ def _centre_lines(centres: dict[str, Any]) -> list[str]:
     curve = centres.get("curve") or []
     total = float(centres.get("older_total") or 0.0)
     limit = centres.get("limit")
+    source = {
+        "centre_budget_yuan": f"预算 budget {centres.get('centre_budget_yuan') or 0:,.0f} 元 yuan",
+        "max_new_centres": "max_new_centres",
+        "phases.max_new_centres": "各年上限之和 the years' limits",
+    }.get(str(centres.get("limit_source")), "")
     why = (
-        f"上限 {limit} 处 / limit {limit}"
+        f"上限 {limit} 处 / limit {limit}, {source}"
         if limit is not None
-        else "覆盖全部可服务老人 / the cover"
+        else "不设数量上限 / no limit on their number"
     )
     lines = [
         f"推荐新增村级照料中心 / new village centres: {centres['new_centres']} 处（{why}；"
@@ -398,6 +403,14 @@ def _centre_lines(centres: dict[str, Any]) -> list[str]:
             f"（前 {knee['centres']} 处带来九成增量 / the first {knee['centres']} bring 90 % of "
             "the gain）"
         )
+    still = list(centres.get("villages_still_without_centre") or [])
+    if still:
+        lines.append(
+            f"方案后仍无照料中心的村（社区） / villages still without a centre: {len(still)} 个"
+            f"（{'、'.join(still[:6])}{' …' if len(still) > 6 else ''}）：其老年人由邻村中心覆盖或"
+            "不足以支撑一处中心 / their older residents are reached from a neighbour's centre or "
+            "too few for one"
+        )
     mobile = float(centres.get("older_mobile_service") or 0.0)
     if mobile > 0:
         villages = [m["village"] for m in centres.get("mobile_service", [])]
@@ -415,8 +428,9 @@ def _phasing_line(phased: dict[str, Any]) -> str:
     span = f"{years[0]}–{years[-1]}" if len(years) > 1 else f"{years[0]}"
     held = sum(bool(y["holds"]) for y in phased["years"])
     status = phased["status"]
+    warning = f" ⚠ {phased['warning']}" if phased.get("warning") else ""
     if status == "infeasible":
-        return f"分期 / phasing {span}: 无可行安排 / no schedule; {phased['message']}"
+        return f"分期 / phasing {span}: 无可行安排 / no schedule; {phased['message']}{warning}"
     verdict = (
         f"{len(years)} 年每年目标均满足 / every year's targets hold"
         if held == len(years)
@@ -428,7 +442,7 @@ def _phasing_line(phased: dict[str, Any]) -> str:
         gap = phased.get("gap")
         shown = f"{gap:.2%}" if isinstance(gap, float) and math.isfinite(gap) else "?"
         how = f"达到时间上限，差距 {shown} / time limit reached, {shown} from the bound"
-    return f"分期 / phasing {span}: {verdict}; {how}"
+    return f"分期 / phasing {span}: {verdict}; {how}{warning}"
 
 
 @main.command("check-plan")

@@ -177,6 +177,21 @@ def _phasing(
     if result.year.size == len(sites):
         sites = sites.assign(year=result.year)
     summary = result.summary()
+    opened = sites["year"].to_numpy()
+    if len(spec.phases) > 1 and len(sites) and (opened == spec.phases[0].year).all():
+        summary["warning"] = (
+            f"所有选址都排在 {spec.phases[0].year} 年：各年目标是下限，且未给出限制早期建设的各年预算、"
+            "用地或中心数上限；如需分年建设，请给出各年 budget_yuan、land_mu 或 max_new_centres / "
+            f"every site opens in {spec.phases[0].year}: each year's targets are minimums and no "
+            "yearly budget, land or centre limit holds the early years back; give each year's "
+            "budget_yuan, land_mu or max_new_centres to spread the building"
+        )
+    if result.status == "infeasible":
+        summary["warning"] = (
+            "各选址的规模取自不分期的方案；规模更小的机构或许可以分期安排：可调低 beds_per_site 的上限，"
+            "或调高各年预算 / the sites' sizes come from the plan without phases; smaller homes may "
+            "fit the years: lower beds_per_site's maximum, or raise the yearly budgets"
+        )
     names = sites["name"].astype(str).to_numpy()
     ids = sites["id"].astype(str).to_numpy()
     for row in summary["years"]:
@@ -360,6 +375,7 @@ def _regional_homes(
     labels, limits = _zones(scenario, run, cands.geometry)
     older = run.cells["older"].to_numpy()
     low, high = spec.beds_per_site
+    high = _phase_site_cap(scenario, low, high)
     candidates = regional.HomeCandidates(
         min_beds=np.full(len(cands), low),
         max_beds=np.full(len(cands), high),
@@ -391,6 +407,24 @@ def _regional_homes(
     )
     summary["network"] = graph.islands()
     return result, sites, summary
+
+
+def _phase_site_cap(scenario: Scenario, low: int, high: int) -> int:
+    """The most beds of one home when it must open within one year of a phased plan: what the
+    largest yearly budget pays for (after the site's fixed cost) and the largest yearly land
+    holds, when every year gives one; never below ``low`` (then phasing reports the year)."""
+    spec = scenario.siting
+    if spec is None or not spec.phases:
+        return high
+    caps = [high]
+    budgets = [p.budget_yuan for p in spec.phases]
+    if all(b is not None for b in budgets) and spec.cost_per_bed_yuan > 0:
+        room = max(float(b or 0) for b in budgets) - spec.cost_per_site_yuan
+        caps.append(int(room // spec.cost_per_bed_yuan + 1e-9))
+    lands = [p.land_mu for p in spec.phases]
+    if all(x is not None for x in lands):
+        caps.append(int(max(float(x or 0) for x in lands) * policy.MU_M2 // land_m2_per_bed(scenario) + 1e-9))  # fmt: skip
+    return max(low, min(caps))
 
 
 def _targets(
@@ -787,6 +821,7 @@ def _village_centres(
         time_limit=time_limit,
     )
     point = curve.cover if cap is None else curve.at(cap)
+    point = curve.in_buildings(point, cands["existing"].to_numpy(dtype=bool))
     chosen = cands.iloc[point.selected].reset_index(drop=True)
     sites = _centre_sites(run, cells, curve, point, chosen)
     reach_any = np.asarray(reach.getnnz(axis=1) > 0)
@@ -795,15 +830,20 @@ def _village_centres(
     brought[rows] = np.asarray(point.share.sum(axis=1)).ravel()[curve.group_of[rows]]
     after = covered | (brought > 1 - 1e-9)
     unreachable = wanted & ~reach_any
+    still = _still_without(run, lacking, sites)
     summary = {
         "status": point.status,
         "villages_without_centre": int(lacking.size),
         "new_centres": int(point.selected.size),
-        "in_villages_without_centre": int(chosen["lacking"].sum()),
+        "in_villages_without_centre": int(lacking.size) - len(still),
         "in_existing_buildings": int(chosen["existing"].sum()),
-        "villages_still_without_centre": _still_without(run, lacking, sites),
+        "villages_still_without_centre": still,
         "limit": cap,
         "limit_source": _limit_source(scenario, cap),
+        "max_new_centres": spec.max_new_centres if spec else None,
+        "centre_budget_yuan": spec.centre_budget_yuan if spec else None,
+        "cost_per_centre_yuan": spec.cost_per_centre_yuan if spec else 0.0,
+        "spend_yuan": float(point.selected.size * (spec.cost_per_centre_yuan if spec else 0.0)),
         "min_older_per_centre": min_older,
         "older_total": float(older.sum()),
         "older_beyond_before": float(older[~covered].sum()),
@@ -811,12 +851,11 @@ def _village_centres(
         "older_beyond_after": float(older[~after].sum()),
         "older_scattered": float(older[scattered & ~after].sum()),
         "older_unreachable": float(older[unreachable].sum()),
-        "older_mobile_service": float(older[~after & ~unreachable].sum()),
+        "older_mobile_service": float(older[~after].sum()),
         "mobile_service": _mobile_service(
-            run, cells, ~after & ~unreachable, scattered, point, curve, cap
+            run, cells, ~after, scattered, unreachable, point, curve, cap
         ),
         "curve": _curve_rows(curve, float(older[covered].sum()), float(older.sum())),
-        "curve_seconds": round(curve.seconds, 2),
         "points_moved_off_forbidden_land": moved,
         "villages_without_mapped_roads": roadless,
         "cells_unreachable": int(unreachable.sum()),
@@ -890,15 +929,23 @@ def _mobile_service(
     cells: pd.DataFrame,
     left: npt.NDArray[np.bool_],
     scattered: npt.NDArray[np.bool_],
+    unreachable: npt.NDArray[np.bool_],
     point: centre_model.CurvePoint,
     curve: centre_model.CentreCurve,
     cap: int | None,
 ) -> list[dict[str, Any]]:
-    """Older residents still beyond the village tier's reach after the plan (though a centre
-    could reach them), by village, for mobile or mutual-aid services, with the reason."""
+    """Older residents still beyond the village tier's reach after the plan, by village (at
+    least half a resident), for mobile or mutual-aid services, with the reason."""
     if not left.any():
         return []
-    frame = pd.DataFrame({"village": cells["village"].to_numpy()[left], "older": cells["older"].to_numpy()[left], "scattered": scattered[left]})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "village": cells["village"].to_numpy()[left],
+            "older": cells["older"].to_numpy()[left],
+            "scattered": scattered[left],
+            "unreachable": unreachable[left],
+        }
+    )
     names = np.append(
         run.villages["name"].astype(str).to_numpy(), "村界之外 / outside the villages"
     )
@@ -912,7 +959,13 @@ def _mobile_service(
     out = []
     for key, g in frame.groupby("village"):
         v = int(str(key))
-        if g["scattered"].all():
+        if g["older"].sum() < 0.5:
+            continue
+        unreached = float(g.loc[g["unreachable"].to_numpy(dtype=bool), "older"].sum())
+        if unreached >= 0.5 * float(g["older"].sum()):
+            reason_zh = "已测绘道路上没有任何候选点可步行到达（道路可能未测绘）"
+            reason_en = "no possible site reaches them on the mapped roads (unmapped roads?)"
+        elif g["scattered"].all():
             reason_zh, reason_en = (
                 "散居（低于 settlement_older）",
                 "scattered housing (below settlement_older)",
@@ -923,16 +976,21 @@ def _mobile_service(
                 "beyond the limit on new centres or their budget",
             )
         else:
-            reason_zh = f"新建照料中心服务不足 {curve.min_older:g} 名老年人"
-            reason_en = f"no new centre would serve {curve.min_older:g} older residents here"
+            reason_zh = f"居住分散，任一新建照料中心在此新服务的老年人都不足 {curve.min_older:g} 人"
+            reason_en = (
+                f"spread out: no new centre would bring {curve.min_older:g} of them within reach"
+            )
         code = str(town_of[v]) if town_of is not None and v >= 0 else ""
-        town = towns.get(code, code)
+        name = str(names[v])
+        urban = name.endswith(("社区", "街道", "居委会"))
         out.append(
             {
-                "village": str(names[v]),
-                "township": town,
+                "village": name,
+                "township": towns.get(code, code),
                 "older": round(float(g["older"].sum()), 1),
-                "service": "农村互助养老服务点、助餐点或上门服务 / mutual-aid point, meal point or home visits",
+                "service": "社区助餐点、嵌入式服务或上门服务 / meal point, embedded service or home visits"
+                if urban
+                else "农村互助养老服务点、助餐点或上门服务 / mutual-aid point, meal point or home visits",
                 "reason_zh": reason_zh,
                 "reason_en": reason_en,
             }
@@ -1047,17 +1105,17 @@ def _nearest_road(roads: gpd.GeoDataFrame, point: Any) -> str:
 
 
 def _direction(run: RunData, village: str, point: Any) -> str:
-    """Where in its village a point lies: 村中部, 村东北部, ..."""
+    """Where in its village a point lies: 中部, 东北部, ..."""
     match = np.flatnonzero(run.villages["name"].astype(str).to_numpy() == village)
     if match.size == 0:
         return "村外"
     middle = run.villages.geometry.iat[int(match[0])].centroid
     dx, dy = point.x - middle.x, point.y - middle.y
     if np.hypot(dx, dy) < 300:
-        return "村中部"
+        return "中部"
     ns = "北" if dy > abs(dx) * 0.41 else "南" if -dy > abs(dx) * 0.41 else ""
     ew = "东" if dx > abs(dy) * 0.41 else "西" if -dx > abs(dy) * 0.41 else ""
-    return f"村{ew}{ns}部" if ew or ns else "村中部"
+    return f"{ew}{ns}部" if ew or ns else "中部"
 
 
 def _point_coverage(

@@ -130,7 +130,10 @@ def test_served_weights_add_up_to_what_the_plan_adds() -> None:
     # Each site serves at least its own row: A r1 (30), B r3 (40).
     by_site = {s.candidate: s.served_weight for s in out.sites}
     assert by_site[0] >= 30.0 - 1e-6 and by_site[1] >= 40.0 - 1e-6
-    assert [e["served"] for e in out.explain()] == [round(by_site[0], 2), round(by_site[1], 2)]
+    assert [e["older_covered"] for e in out.explain()] == [
+        round(by_site[0], 2),
+        round(by_site[1], 2),
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -166,6 +169,6 @@ def test_the_demo_with_400_beds_has_400_and_each_home_says_whom_it_serves(
         assert counts == sorted(counts, reverse=True) and counts[0] > 0
     centres = sites[sites["kind"] == "village-centre"]
     assert (centres["townships"] == "").all() and (centres["note"] == "").all()
-    assert [e["served"] for e in homes["explain"]] == pytest.approx(
+    assert [e["older_covered"] for e in homes["explain"]] == pytest.approx(
         new["older_covered"].tolist(), abs=0.1
     )

@@ -44,6 +44,7 @@ DROPS: dict[str, tuple[str, ...]] = {
 COMPANIONS: dict[str, str] = {
     "siting.budget_yuan": "siting.cost_per_bed_yuan",
     "siting.phases.<n>.budget_yuan": "siting.cost_per_bed_yuan",
+    "siting.centre_budget_yuan": "siting.cost_per_centre_yuan",
     "demand.census_county": "demand.census_2010",
     "demand.census_2010_code": "demand.census_2010",
 }

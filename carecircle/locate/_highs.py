@@ -216,7 +216,9 @@ def _solver_chatter_hidden() -> Iterator[None]:
         os.close(saved)
 
 
-def _run(model: _Model, *, time_limit: float, mip_gap: float) -> _Outcome:
+def _run(
+    model: _Model, *, time_limit: float, mip_gap: float, node_limit: int | None = None
+) -> _Outcome:
     """Solve with HiGHS and read scipy's status honestly.
 
     scipy documents ``res.status``: 0 optimal, 1 iteration or time limit, 2 infeasible,
@@ -232,6 +234,8 @@ def _run(model: _Model, *, time_limit: float, mip_gap: float) -> _Outcome:
         # above this size the solve goes straight to the LP, which does.
         "presolve": model.c.size <= _PRESOLVE_COLUMNS,
     }
+    if node_limit is not None:  # a limit in branch-and-bound nodes ends the same way every run
+        options["node_limit"] = int(node_limit)
     constraints = [LinearConstraint(model.A, model.lo, model.hi)] if model.A.shape[0] else []
     with _solver_chatter_hidden():
         res = milp(

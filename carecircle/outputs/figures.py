@@ -102,12 +102,18 @@ def headlines(result: RunResult) -> list[Headline]:
     )
     sites = site_totals(result)
     if sites is not None:
+        demand = result.summary.get("demand") or {}
+        year = demand.get("horizon_year") if demand.get("source", "none") != "none" else None
+        when_zh = f"（按 {year} 年需求）" if year else ""
+        when_en = f" (for {year}'s demand)" if year else ""
+        centres = result.summary.get("siting", {}).get("village_centres") or {}
+        curve = centres.get("curve") or []
         # Nursing homes (beds) and village day-care centres are different things: never one sum.
         out.append(
             Headline(
                 "sites",
-                "推荐新建、扩建养老机构",
-                "recommended nursing homes (new or expanded)",
+                f"推荐新建、扩建养老机构{when_zh}",
+                f"recommended nursing homes (new or expanded){when_en}",
                 count(sites["homes"]),
                 detail_zh=f"床位 {count(sites['beds'])} 张，用地 {amount(sites['land_mu'], 'count')} 亩",
                 detail_en=f"{count(sites['beds'])} beds on {amount(sites['land_mu'], 'count')} mu",
@@ -118,14 +124,29 @@ def headlines(result: RunResult) -> list[Headline]:
         out.append(
             Headline(
                 "centres",
-                "推荐新增村级照料中心",
-                "recommended new village day-care centres",
+                f"推荐新增村级照料中心{when_zh}",
+                f"recommended new village day-care centres{when_en}",
                 count(sites["centres"]),
+                detail_zh=_centre_detail(curve, centres, "zh"),
+                detail_en=_centre_detail(curve, centres, "en"),
                 number=sites["centres"],
                 unit="count",
             )
         )
     return out
+
+
+def _centre_detail(curve: list[Any], centres: Mapping[str, Any], lang: str) -> str:
+    """What the recommended centres bring: the circle's share before and after them."""
+    if not curve:
+        return ""
+    n = min(int(centres.get("new_centres") or 0), len(curve) - 1)
+    before, after = curve[0].get("share"), curve[n].get("share")
+    if before is None or after is None:
+        return ""
+    if lang == "zh":
+        return f"服务圈覆盖 {before * 100:.1f}% → {after * 100:.1f}%"
+    return f"circle {before * 100:.1f} % → {after * 100:.1f} %"
 
 
 def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> Headline:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from time import perf_counter
 
 import numpy as np
@@ -143,6 +143,12 @@ def site_village_centres(
 # Tie-breaks in the curve's objective, in older residents per site: small against any real gain
 # (raster cells carry tenths of a resident at least) and reported apart from the coverage.
 _PREFER = 1e-3
+# The exact solves end after this many branch-and-bound nodes, not after a time, so that a run
+# gives the same curve on any machine; a solve that stops there keeps its plan and its bound.
+_NODES = 2000
+# Past greedy, with a minimum per centre, the MILP tries more centres only on problems this small
+# (demand groups × candidates within reach): on a county the tail adds little and costs minutes.
+_EXTEND_PAIRS = 5000
 
 
 @dataclass(frozen=True, eq=False)
@@ -180,6 +186,33 @@ class CentreCurve:
     most: float
     min_older: float
     seconds: float
+    groups: sp.csr_array = field(default_factory=lambda: sp.csr_array((0, 0), dtype=bool))
+    """Demand groups × candidates: which usable candidates reach each group."""
+
+    def in_buildings(self, point: CurvePoint, building: npt.ArrayLike) -> CurvePoint:
+        """``point`` with each new-build centre moved into an existing building (``building``,
+        per candidate) that reaches every resident the centre serves: the same residents served
+        by each centre, so the same value, in the stock the seed documents ask to use first."""
+        flags = np.asarray(building, dtype=bool).ravel()
+        if point.selected.size == 0 or not flags.any() or self.groups.shape[0] == 0:
+            return point
+        cols = sp.csc_array(self.groups)
+        taken = set(point.selected.tolist())
+        selected = point.selected.copy()
+        share = point.share.tocsc()
+        for k, j in enumerate(point.selected.tolist()):
+            if flags[j]:
+                continue
+            mine = share.indices[share.indptr[k] : share.indptr[k + 1]]
+            free = [e for e in np.flatnonzero(flags).tolist() if e not in taken]
+            for e in free:
+                reach = cols.indices[cols.indptr[e] : cols.indptr[e + 1]]
+                if np.isin(mine, reach).all():
+                    selected[k] = e
+                    taken.discard(j)
+                    taken.add(e)
+                    break
+        return replace(point, selected=selected)
 
     def at(self, centres: int) -> CurvePoint:
         """The point for ``centres`` new centres (the cover's for any number beyond it)."""
@@ -393,7 +426,6 @@ def centre_curve(
     min_older: float = 0.0,
     prefer: npt.ArrayLike | None = None,
     exact_at: int | None = None,
-    exact_s: float = 2.0,
     time_limit: float = DEFAULT_TIME_LIMIT,
     mip_gap: float = 1e-4,
 ) -> CentreCurve:
@@ -405,8 +437,8 @@ def centre_curve(
     reach, while that is at least ``min_older``) with an upper bound from the LP relaxation
     of the maximal covering model (its value and dual tangents, valid for every n); a point
     whose plan meets its bound within ``mip_gap`` is ``optimal``. Within ``time_limit`` the
-    maximal covering MILP is then solved with HiGHS at ``exact_at`` (the recommended count)
-    and at as many other points as ``exact_s`` seconds allow, most uncertain first. Values are monotone by
+    maximal covering MILP is then solved with HiGHS at ``exact_at`` (the recommended count);
+    nothing depends on the clock unless ``time_limit`` runs out, so a run repeats exactly. Values are monotone by
     construction (a plan for n - 1 centres is also one for n). Without a minimum the last
     point is the location set cover: the fewest centres bringing everyone a candidate reaches.
 
@@ -450,10 +482,11 @@ def centre_curve(
         if point.bound - point.older_covered <= mip_gap * max(point.bound, 1.0):
             point = replace(point, status="optimal")
         points.append(point)
-    if min_older > 0:  # greedy stops when no single next centre brings the minimum; a pair may
+    if min_older > 0 and groups.nnz <= _EXTEND_PAIRS:  # greedy stops when no single next
+        # centre brings the minimum, though two together may: on small problems, ask the MILP
         while perf_counter() < deadline and len(points) <= most / min_older:
             n = len(points)
-            out = _run(_count_model(groups, W, n, min_older, pref), time_limit=max(min(deadline - perf_counter(), exact_s), 0.5), mip_gap=mip_gap)  # fmt: skip
+            out = _run(_count_model(groups, W, n, min_older, pref), time_limit=max(deadline - perf_counter(), 1.0), mip_gap=mip_gap, node_limit=_NODES)  # fmt: skip
             if out.x is None:
                 break
             new = _point(n, out.x, groups, W, min_older, out.status, out.bound - float(pref.sum()))
@@ -462,32 +495,29 @@ def centre_curve(
             points.append(new)
     if min_older <= 0 and cover.status == "optimal":
         points[-1] = replace(points[-1], status="optimal", bound=points[-1].older_covered)
-    # Exact solves: the recommended count first, then the widest gaps, while time lasts.
-    todo = sorted(
-        (p.centres for p in points[1:] if p.status != "optimal"),
-        key=lambda n: (n != exact_at, -(points[n].bound - points[n].older_covered)),
-    )
-    exact_end = min(deadline, perf_counter() + exact_s)
-    for n in todo:
-        left = exact_end - perf_counter()
-        if left < 0.2 and n != exact_at:
-            break
-        limit = max(left, 1.0) if n == exact_at else min(left, 1.0)
+    # The exact solve at the recommended count (only there: a loop "while time lasts" would make
+    # the curve depend on the machine's speed, and a run must give the same answer every time).
+    if exact_at is not None and 0 < exact_at < len(points) and points[exact_at].status != "optimal":
+        n = exact_at
         model = _count_model(groups, W, n, min_older, pref)
-        out = _run(model, time_limit=limit, mip_gap=mip_gap)
-        if out.x is None:
-            continue
-        new = _point(n, out.x, groups, W, min_older, out.status, out.bound - float(pref.sum()))
-        old = points[n]
-        best = new if new.older_covered > old.older_covered + 1e-9 else old
-        status: Status = "optimal" if out.status == "optimal" else old.status
-        points[n] = replace(best, status=status, bound=min(old.bound, max(new.bound, best.older_covered)))  # fmt: skip
+        out = _run(model, time_limit=max(deadline - perf_counter(), 1.0), mip_gap=mip_gap, node_limit=_NODES)  # fmt: skip
+        if out.x is not None:
+            new = _point(n, out.x, groups, W, min_older, out.status, out.bound - float(pref.sum()))
+            old = points[n]
+            best = new if new.older_covered > old.older_covered + 1e-9 else old
+            status: Status = "optimal" if out.status == "optimal" else old.status
+            points[n] = replace(best, status=status, bound=min(old.bound, max(new.bound, best.older_covered)))  # fmt: skip
     for k in range(1, len(points)):  # monotone after the exact solves too
         if points[k].older_covered < points[k - 1].older_covered:
             points[k] = replace(
                 points[k - 1], centres=k, status=points[k].status, bound=points[k].bound
             )
-    return CentreCurve(tuple(points), group_of, unusable, most, min_older, perf_counter() - start)
+    for k in range(len(points) - 2, 0, -1):  # the optimum never falls as centres are added
+        if points[k + 1].bound < points[k].bound:
+            points[k] = replace(points[k], bound=max(points[k + 1].bound, points[k].older_covered))
+    return CentreCurve(
+        tuple(points), group_of, unusable, most, min_older, perf_counter() - start, groups
+    )
 
 
 def _greedy_order_groups(groups: sp.csr_array, W: FloatArray, plan: IntArray) -> IntArray:

@@ -131,7 +131,6 @@ class Schedule:
             "objective": self.objective,
             "bound": self.bound,
             "gap": self.gap,
-            "seconds": round(self.seconds, 3),
         }
 
 

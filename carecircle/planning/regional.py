@@ -272,8 +272,10 @@ class RegionalHomesResult:
                 "existing_beds": s.existing_beds,
                 "land_m2": round(s.land_m2, 1),
                 "land_mu": round(s.land_mu, 2),
-                "older_covered": round(s.covered_weight, 2),
-                "served": round(s.served_weight, 2),
+                # the residents the site serves (its share of each group it serves), as the
+                # sites table's older_covered; mostly_served: rows it serves most of
+                "older_covered": round(s.served_weight, 2),
+                "older_mostly_served": round(s.covered_weight, 2),
                 "demand_rows": int(s.rows.size),
                 "marginal_gain": round(s.marginal_gain, 2),
                 "note": s.note,
@@ -859,10 +861,17 @@ def _site_note(
     others = chosen.copy()
     others[j] = False
     full = bool(others.any()) and bool((result.beds[others] >= cap[others]).all())
-    why_zh, why_en = (
-        f"为达到床位目标 {total:,} 张而设",
-        f"needed to reach the bed target of {total:,}",
-    )
+    if total > t.new_beds:
+        why_zh, why_en = (
+            f"为达到 {total:,} 张床位而设（目标 {t.new_beds:,} 张，选址床位下限使总数超出）",
+            f"needed to reach {total:,} beds (target {t.new_beds:,}; the per-site minimums "
+            "push the total over it)",
+        )
+    else:
+        why_zh, why_en = (
+            f"为达到床位目标 {total:,} 张而设",
+            f"needed to reach the bed target of {total:,}",
+        )
     if fixed[j]:
         why_zh, why_en = "为必选选址", "a forced site"
     else:
