@@ -407,15 +407,15 @@ def _centre_lines(centres: dict[str, Any]) -> list[str]:
     if still:
         lines.append(
             f"方案后仍无照料中心的村（社区） / villages still without a centre: {len(still)} 个"
-            f"（{'、'.join(still[:6])}{' …' if len(still) > 6 else ''}）：其老年人由邻村中心覆盖或"
-            "不足以支撑一处中心 / their older residents are reached from a neighbour's centre or "
-            "too few for one"
+            f"（{'、'.join(still[:6])}{' …' if len(still) > 6 else ''}）："
+            f"{centres.get('still_without_reason_zh', '')} / "
+            f"{centres.get('still_without_reason_en', '')}"
         )
     mobile = float(centres.get("older_mobile_service") or 0.0)
     if mobile > 0:
         villages = [m["village"] for m in centres.get("mobile_service", [])]
         lines.append(
-            f"需流动或互助服务 / for mobile or mutual-aid service: {mobile:,.0f} 名老年人 older "
+            f"方案后仍在服务圈外 / still outside the circle after the plan: {mobile:,.0f} 名老年人 older "
             f"residents in {len(villages)} 个村（社区） villages（{'、'.join(villages[:6])}"
             f"{' …' if len(villages) > 6 else ''}）"
         )

@@ -411,16 +411,22 @@ def _regional_homes(
 
 def _phase_site_cap(scenario: Scenario, low: int, high: int) -> int:
     """The most beds of one home when it must open within one year of a phased plan: what the
-    largest yearly budget pays for (after the site's fixed cost) and the largest yearly land
-    holds, when every year gives one; never below ``low`` (then phasing reports the year)."""
+    largest yearly budget pays for (after the site's fixed cost and the new centres that year's
+    target asks for) and the largest yearly land holds, when every year gives one; never below
+    ``low`` (then phasing reports the year)."""
     spec = scenario.siting
     if spec is None or not spec.phases:
         return high
     caps = [high]
     budgets = [p.budget_yuan for p in spec.phases]
     if all(b is not None for b in budgets) and spec.cost_per_bed_yuan > 0:
-        room = max(float(b or 0) for b in budgets) - spec.cost_per_site_yuan
-        caps.append(int(room // spec.cost_per_bed_yuan + 1e-9))
+        # a year's budget less the site's fixed cost and the centres its target asks to open then
+        before, rooms = 0, []
+        for p in spec.phases:
+            due = max((p.centres_by_end or 0) - before, 0)
+            before = max(before, p.centres_by_end or 0)
+            rooms.append(float(p.budget_yuan or 0) - spec.cost_per_site_yuan - due * spec.cost_per_centre_yuan)  # fmt: skip
+        caps.append(int(max(rooms) // spec.cost_per_bed_yuan + 1e-9))
     lands = [p.land_mu for p in spec.phases]
     if all(x is not None for x in lands):
         caps.append(int(max(float(x or 0) for x in lands) * policy.MU_M2 // land_m2_per_bed(scenario) + 1e-9))  # fmt: skip
@@ -831,6 +837,7 @@ def _village_centres(
     after = covered | (brought > 1 - 1e-9)
     unreachable = wanted & ~reach_any
     still = _still_without(run, lacking, sites)
+    at_cap = cap is not None and point.centres >= cap and cap < curve.cover.centres
     summary = {
         "status": point.status,
         "villages_without_centre": int(lacking.size),
@@ -838,6 +845,12 @@ def _village_centres(
         "in_villages_without_centre": int(lacking.size) - len(still),
         "in_existing_buildings": int(chosen["existing"].sum()),
         "villages_still_without_centre": still,
+        "still_without_reason_zh": "超出新建数量或预算上限，留待下一批"
+        if at_cap
+        else "其老年人由邻村（社区）中心覆盖或不足以支撑一处中心",
+        "still_without_reason_en": "beyond the limit on new centres or their budget, for the next batch"
+        if at_cap
+        else "their older residents are reached from a neighbour's centre or too few for one",
         "limit": cap,
         "limit_source": _limit_source(scenario, cap),
         "max_new_centres": spec.max_new_centres if spec else None,
@@ -972,8 +985,8 @@ def _mobile_service(
             )
         elif at_cap:
             reason_zh, reason_en = (
-                "超出新建数量或预算上限",
-                "beyond the limit on new centres or their budget",
+                "超出新建数量或预算上限（留待下一批）",
+                "beyond the limit on new centres or their budget (for the next batch)",
             )
         else:
             reason_zh = f"居住分散，任一新建照料中心在此新服务的老年人都不足 {curve.min_older:g} 人"
@@ -988,7 +1001,9 @@ def _mobile_service(
                 "village": name,
                 "township": towns.get(code, code),
                 "older": round(float(g["older"].sum()), 1),
-                "service": "社区助餐点、嵌入式服务或上门服务 / meal point, embedded service or home visits"
+                "service": "下一批新建照料中心，其间上门或流动服务 / the next batch of centres; home visits or mobile services meanwhile"
+                if at_cap and reason_en.startswith("beyond")
+                else "社区助餐点、嵌入式服务或上门服务 / meal point, embedded service or home visits"
                 if urban
                 else "农村互助养老服务点、助餐点或上门服务 / mutual-aid point, meal point or home visits",
                 "reason_zh": reason_zh,

@@ -274,6 +274,8 @@ def _sites_frame(layers: OutputLayers) -> pd.DataFrame:
     points = sites.geometry.representative_point().to_crs("EPSG:4326")
     frame = pd.DataFrame(sites.drop(columns="geometry"))
     frame["lon"], frame["lat"] = points.x.round(6).to_numpy(), points.y.round(6).to_numpy()
+    if "year" in frame:  # 0: no phases, or no schedule; a blank cell, as in the GeoPackage
+        frame["year"] = frame["year"].where(frame["year"].fillna(0).astype(int) > 0)
     return _select(frame, list(dict.fromkeys([*SITE_COLUMNS, "lon", "lat"])))
 
 

@@ -861,10 +861,11 @@ def _site_note(
     others = chosen.copy()
     others[j] = False
     full = bool(others.any()) and bool((result.beds[others] >= cap[others]).all())
-    if total > t.new_beds:
+    target = int(result.bed_target) if result.bed_target else int(t.new_beds)
+    if total > target:
         why_zh, why_en = (
-            f"为达到 {total:,} 张床位而设（目标 {t.new_beds:,} 张，选址床位下限使总数超出）",
-            f"needed to reach {total:,} beds (target {t.new_beds:,}; the per-site minimums "
+            f"为达到 {total:,} 张床位而设（目标 {target:,} 张，选址床位下限使总数超出）",
+            f"needed to reach {total:,} beds (target {target:,}; the per-site minimums "
             "push the total over it)",
         )
     else:
@@ -1081,7 +1082,7 @@ def site_regional_homes(
     result = _home_result(
         out, hm, lambda sites: build(ok & sites), candidates, t, w, reach, start, time_limit
     )
-    result = _with_notes(result, candidates, t, cap, fixed)
+    result = _with_notes(replace(result, bed_target=int(targets.new_beds)), candidates, t, cap, fixed)  # fmt: skip
     return replace(
         result,
         bed_target=int(targets.new_beds),
