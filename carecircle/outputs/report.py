@@ -207,6 +207,7 @@ def _centre_curve(centres: dict[str, Any] | None) -> dict[str, Any] | None:
         "yticks": [(sy(v), v) for v in np.linspace(low, 1.0, 5)],
         "x": sx(min(int(centres["new_centres"]), last)),
         "chosen": int(centres["new_centres"]),
+        "right": sx(min(int(centres["new_centres"]), last)) > w / 2,  # the label's side
     }
 
 
