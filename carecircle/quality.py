@@ -204,6 +204,7 @@ def data_quality(
         )
     out.extend(_names_against_places(villages, facilities))
     out.extend(_villages_without_population(villages))
+    out.extend(_villages_named_like_townships(villages))
     out.extend(_stand_ins(reports.get("stand_ins", {})))
     out.extend(_kit_layers(scenario))
     outside = float(older[cells["village"].to_numpy() < 0].sum())
@@ -425,6 +426,37 @@ def _kit_layers(scenario: Scenario) -> list[dict[str, Any]]:
                 {"layer": n.layer, "trust": n.trust, "source": n.source, "licence": n.licence}
                 for n in notes
             ],
+        )
+    ]
+
+
+# A village layer's entry with one of these endings is a township, a sub-district or an office,
+# not an administrative village or community (村、社区、居委会): usually a layer built from OSM
+# place names, which mixes them.
+_NOT_A_VILLAGE = ("街道", "街道办事处", "办事处", "人民政府", "镇政府", "乡政府")
+
+
+def _villages_named_like_townships(villages: pd.DataFrame) -> list[dict[str, Any]]:
+    """Entries of the villages layer named like a township, sub-district or government office:
+    they are scored, given gaps and recommended centres as if they were villages."""
+    if "name" not in villages.columns or len(villages) == 0:
+        return []
+    names = villages["name"].astype(str).str.strip()
+    odd = villages[names.str.endswith(_NOT_A_VILLAGE)]
+    if len(odd) == 0:
+        return []
+    items = [{"name": str(n), "id": str(i)} for i, n in zip(odd["id"], odd["name"], strict=True)]
+    shown = "、".join(str(n) for n in odd["name"][:6])
+    return [
+        warning(
+            "villages_named_like_townships",
+            f"村（社区）图层中有 {len(odd)} 项的名称像乡镇、街道或机关（{shown}）：它们被当作村来"
+            "评分、列缺口和推荐照料中心；请换用民政或自然资源部门的村界，或删去这些项",
+            f"{len(odd)} entries of the villages layer are named like a township, sub-district or "
+            f"office ({shown}): they are scored, given gaps and recommended centres as villages; "
+            "use the civil-affairs or natural-resources village boundaries, or drop them",
+            count=len(odd),
+            items=items,
         )
     ]
 

@@ -145,3 +145,17 @@ def test_real_network_curve(tmp_path: Path) -> None:
     _check_curve(run)
     vc, _ = _centres(run)
     assert len(vc["curve"]) >= 3 and vc["curve"][-1]["share"] > vc["curve"][0]["share"]
+    # 黄坑村, which no site reaches on the mapped roads, is listed, not dropped
+    unreachable = [m for m in vc["mobile_service"] if "mapped roads" in m["reason_en"]]
+    assert vc["older_unreachable"] > 0 and sum(m["older"] for m in unreachable) == pytest.approx(
+        vc["older_unreachable"], abs=0.5
+    )
+    # the kit's village layer holds sub-districts and an office from OSM place names: flagged
+    odd = next(
+        w
+        for w in run.summary["data_quality"]["warnings"]
+        if w["code"] == "villages_named_like_townships"
+    )
+    names = {i["name"] for i in odd["items"]}
+    assert {"花园街道", "东门街道", "贵溪市滨江镇人民政府"} <= names
+    assert not any(n.endswith(("村", "社区")) for n in names)
