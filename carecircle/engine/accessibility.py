@@ -78,9 +78,12 @@ class _Pairs:
     def within(self, max_cost: float | None) -> _Pairs:
         if max_cost is None:
             return self
-        keep = self.cost <= max_cost
+        keep = np.flatnonzero(self.cost <= max_cost)  # positions, then take: 5x a boolean mask
         return _Pairs(
-            self.rows[keep], self.cols[keep], self.cost[keep], (self.n_demand, self.n_supply)
+            self.rows.take(keep),
+            self.cols.take(keep),
+            self.cost.take(keep),
+            (self.n_demand, self.n_supply),
         )
 
 
@@ -222,18 +225,26 @@ def _weights(weight: Weight | None, cost: FloatArray) -> FloatArray:
     )
 
 
-def _two_steps(pairs: _Pairs, f: FloatArray, supply: FloatArray, demand: FloatArray) -> FloatArray:
-    """``A_i = sum_j f_ij S_j / sum_k f_kj D_k`` over the pairs given, as ``access`` sums it.
+def _two_steps(
+    pairs: _Pairs,
+    w: FloatArray,
+    supply: FloatArray,
+    demand: FloatArray,
+    g: FloatArray | None = None,
+) -> FloatArray:
+    """``A_i = sum_j W_ij G_ij S_j / sum_k W_kj G_kj D_k`` over the pairs given (``G`` = 1 unless
+    given), multiplied in ``access``'s order (``value * W * G``) and summed as it sums.
 
     A supply with no weighted demand gets ratio ``S_j / 0``: inf, or NaN when ``S_j`` is 0 too;
     NaN terms (``0/0``, ``inf * 0``) are left out of the sums, inf terms are kept. Rows with no
     pair are NaN.
     """
     rows, cols, n, m = pairs.rows, pairs.cols, pairs.n_demand, pairs.n_supply
-    weighted_demand = np.bincount(cols, weights=demand[rows] * f, minlength=m).astype(np.float64)
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
+        weighted = demand[rows] * w if g is None else demand[rows] * w * g
+        weighted_demand = np.bincount(cols, weights=weighted, minlength=m).astype(np.float64)
         ratio = supply / weighted_demand
-        terms = ratio[cols] * f
+        terms = ratio[cols] * w if g is None else ratio[cols] * w * g
     terms[np.isnan(terms)] = 0.0
     access = np.bincount(rows, weights=terms, minlength=n).astype(np.float64)
     access[np.bincount(rows, minlength=n) == 0] = np.nan
@@ -351,7 +362,7 @@ def fca(
         row_sums = np.bincount(pairs.rows, weights=w, minlength=pairs.n_demand).astype(np.float64)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore", under="ignore"):
             g = np.where(row_sums[pairs.rows] > 0, w / row_sums[pairs.rows], 0.0)
-        w = w * g
+        return _two_steps(pairs, w, s, d, g)
     return _two_steps(pairs, w, s, d)
 
 
