@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from carecircle.engine.accessibility import covered_share, group_sums
+from carecircle.engine.accessibility import covered_share, fca, gravity, group_sums
 from carecircle.engine.graph import Snap, TravelGraph, crs_name, snap_points
 from carecircle.engine.isochrone import (
     Segments,
@@ -24,6 +24,8 @@ __all__ = [
     "covered_share",
     "crs_name",
     "demand_catchments",
+    "fca",
+    "gravity",
     "group_sums",
     "isochrone_segments",
     "nearest_times",
