@@ -866,7 +866,7 @@ def _village_centres(
         "older_unreachable": float(older[unreachable].sum()),
         "older_mobile_service": float(older[~after].sum()),
         "mobile_service": _mobile_service(
-            run, cells, ~after, scattered, unreachable, point, curve, cap
+            run, cells, ~after, scattered, unreachable, at_cap, min_older
         ),
         "curve": _curve_rows(curve, float(older[covered].sum()), float(older.sum())),
         "points_moved_off_forbidden_land": moved,
@@ -943,12 +943,12 @@ def _mobile_service(
     left: npt.NDArray[np.bool_],
     scattered: npt.NDArray[np.bool_],
     unreachable: npt.NDArray[np.bool_],
-    point: centre_model.CurvePoint,
-    curve: centre_model.CentreCurve,
-    cap: int | None,
+    at_cap: bool,
+    min_older: float,
 ) -> list[dict[str, Any]]:
     """Older residents still beyond the village tier's reach after the plan, by village (at
-    least half a resident), for mobile or mutual-aid services, with the reason."""
+    least half a resident), for mobile or mutual-aid services, with the reason (``at_cap``: the
+    plan stopped at the limit on new centres before the cover)."""
     if not left.any():
         return []
     frame = pd.DataFrame(
@@ -968,7 +968,6 @@ def _mobile_service(
     town_of = (
         run.villages["township"].astype(str).to_numpy() if "township" in run.villages else None
     )
-    at_cap = cap is not None and point.centres >= cap and cap < curve.cover.centres
     out = []
     for key, g in frame.groupby("village"):
         v = int(str(key))
@@ -989,10 +988,8 @@ def _mobile_service(
                 "beyond the limit on new centres or their budget (for the next batch)",
             )
         else:
-            reason_zh = f"居住分散，任一新建照料中心在此新服务的老年人都不足 {curve.min_older:g} 人"
-            reason_en = (
-                f"spread out: no new centre would bring {curve.min_older:g} of them within reach"
-            )
+            reason_zh = f"居住分散，任一新建照料中心在此新服务的老年人都不足 {min_older:g} 人"
+            reason_en = f"spread out: no new centre would bring {min_older:g} of them within reach"
         code = str(town_of[v]) if town_of is not None and v >= 0 else ""
         name = str(names[v])
         urban = name.endswith(("社区", "街道", "居委会"))

@@ -271,12 +271,10 @@ def _sites_frame(layers: OutputLayers) -> pd.DataFrame:
     sites = layers.sites
     if sites is None:
         return pd.DataFrame({"name": ["本情景未求解选址问题 / the scenario has no siting problem"]})
-    points = sites.geometry.representative_point().to_crs("EPSG:4326")
-    frame = pd.DataFrame(sites.drop(columns="geometry"))
-    frame["lon"], frame["lat"] = points.x.round(6).to_numpy(), points.y.round(6).to_numpy()
+    frame = pd.DataFrame(sites.drop(columns="geometry"))  # lon, lat come with the sites
     if "year" in frame:  # 0: no phases, or no schedule; a blank cell, as in the GeoPackage
         frame["year"] = frame["year"].where(frame["year"].fillna(0).astype(int) > 0)
-    return _select(frame, list(dict.fromkeys([*SITE_COLUMNS, "lon", "lat"])))
+    return _select(frame, SITE_COLUMNS)
 
 
 def _centre_frames(result: RunResult) -> dict[str, pd.DataFrame]:

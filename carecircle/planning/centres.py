@@ -259,66 +259,32 @@ def _count_model(
     G, m = groups.shape
     coo = groups.tocoo()
     g, j = coo.row.astype(np.int64), coo.col.astype(np.int64)
-    if min_older <= 0:
+    if min_older <= 0:  # columns y, then z per group
+        extra, value = G, W
         rows = _Rows(m + G)
         rows.add(np.r_[g, np.arange(G)], np.r_[j, m + np.arange(G)],
                  np.r_[-np.ones(g.size), np.ones(G)], -np.inf, 0.0, G)  # fmt: skip
-        rows.add(np.zeros(m), np.arange(m), 1.0, -np.inf, n, 1)
-        A, lo, hi = rows.build()
-        return _Model(
-            c=np.r_[prefer, W],
-            A=A,
-            lo=lo,
-            hi=hi,
-            lb=np.zeros(m + G),
-            ub=np.ones(m + G),
-            integrality=np.r_[np.ones(m), np.zeros(G)].astype(np.uint8),
-            maximize=True,
-        )
-    P = g.size
-    rows = _Rows(m + P)
-    rows.add(g, m + np.arange(P), 1.0, -np.inf, 1.0, G)
-    rows.add(np.r_[np.arange(P), np.arange(P)], np.r_[m + np.arange(P), j],
-             np.r_[np.ones(P), -np.ones(P)], -np.inf, 0.0, P)  # fmt: skip
-    rows.add(np.r_[j, np.arange(m)], np.r_[m + np.arange(P), np.arange(m)],
-             np.r_[W[g], -min_older * np.ones(m)], 0.0, np.inf, m)  # fmt: skip
+    else:  # columns y, then u per (group, candidate) pair
+        P = g.size
+        extra, value = P, W[g]
+        rows = _Rows(m + P)
+        rows.add(g, m + np.arange(P), 1.0, -np.inf, 1.0, G)
+        rows.add(np.r_[np.arange(P), np.arange(P)], np.r_[m + np.arange(P), j],
+                 np.r_[np.ones(P), -np.ones(P)], -np.inf, 0.0, P)  # fmt: skip
+        rows.add(np.r_[j, np.arange(m)], np.r_[m + np.arange(P), np.arange(m)],
+                 np.r_[W[g], -min_older * np.ones(m)], 0.0, np.inf, m)  # fmt: skip
     rows.add(np.zeros(m), np.arange(m), 1.0, -np.inf, n, 1)
     A, lo, hi = rows.build()
     return _Model(
-        c=np.r_[prefer, W[g]],
+        c=np.r_[prefer, value],
         A=A,
         lo=lo,
         hi=hi,
-        lb=np.zeros(m + P),
-        ub=np.ones(m + P),
-        integrality=np.r_[np.ones(m), np.zeros(P)].astype(np.uint8),
+        lb=np.zeros(m + extra),
+        ub=np.ones(m + extra),
+        integrality=np.r_[np.ones(m), np.zeros(extra)].astype(np.uint8),
         maximize=True,
     )
-
-
-def _greedy_shares(
-    groups: sp.csr_array, W: FloatArray, open_: IntArray
-) -> tuple[IntArray, sp.csr_array]:
-    """The open centres as a priority list, each next one bringing the most residents not yet
-    within reach, and each group given whole to the first centre of the list that reaches it."""
-    cols = sp.csc_array(groups[:, open_])
-    taken = np.zeros(groups.shape[0], dtype=bool)
-    left = list(range(open_.size))
-    order: list[int] = []
-    owner = np.full(groups.shape[0], -1, dtype=np.int64)
-    while left:
-        gains = [float(W[r[~taken[r]]].sum()) for r in (cols.indices[cols.indptr[k] : cols.indptr[k + 1]] for k in left)]  # fmt: skip
-        k = left.pop(int(np.argmax(gains)))
-        r = cols.indices[cols.indptr[k] : cols.indptr[k + 1]]
-        fresh = r[~taken[r]]
-        owner[fresh] = len(order)
-        taken[fresh] = True
-        order.append(k)
-    hit = np.flatnonzero(owner >= 0)
-    share = sp.csr_array(
-        (np.ones(hit.size), (hit, owner[hit])), shape=(groups.shape[0], open_.size)
-    )
-    return open_[np.asarray(order, dtype=np.int64)], share
 
 
 def _point(
@@ -329,7 +295,8 @@ def _point(
     G, m = groups.shape
     open_ = np.flatnonzero(x[:m] > 0.5).astype(np.int64)
     if min_older <= 0:
-        selected, share = _greedy_shares(groups, W, open_)
+        selected = _greedy_order(groups, W, open_)
+        share = _order_shares(groups, selected)
     else:
         coo = groups.tocoo()
         u = np.clip(x[m:], 0.0, 1.0)
@@ -475,7 +442,7 @@ def centre_curve(
     bound = _lp_bounds(groups, W, [k for k in counts if k <= len(plans)])
     for n, plan in enumerate(plans, start=1):
         greedy = min_older > 0 or n < len(plans)  # greedy plans come in priority order
-        order = plan if greedy else _greedy_order_groups(groups, W, plan)
+        order = plan if greedy else _greedy_order(groups, W, plan)
         point = _plan_point(n, order, groups, W, "time_limit", bound(n))
         if point.older_covered < points[-1].older_covered:  # keep the better plan
             point = replace(points[-1], centres=n, bound=point.bound)
@@ -520,11 +487,14 @@ def centre_curve(
     )
 
 
-def _greedy_order_groups(groups: sp.csr_array, W: FloatArray, plan: IntArray) -> IntArray:
+def _greedy_order(groups: sp.csr_array, W: FloatArray, plan: IntArray) -> IntArray:
     """``plan``'s centres as a priority list: each next brings the most residents not yet
-    within reach."""
-    order, _ = _greedy_shares(groups, W, np.asarray(plan, dtype=np.int64))
-    return order
+    within reach (centres that bring none come last, in their order)."""
+    plan = np.asarray(plan, dtype=np.int64)
+    steps = _greedy_min(sp.csr_array(groups[:, plan]), W, 0.0)
+    first = steps[-1] if steps else np.zeros(0, dtype=np.int64)
+    rest = np.setdiff1d(np.arange(plan.size), first, assume_unique=True)
+    return plan[np.r_[first, rest].astype(np.int64)]
 
 
 def _column_or_zero(values: npt.ArrayLike | None, m: int) -> FloatArray:
