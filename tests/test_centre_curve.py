@@ -141,8 +141,24 @@ def test_the_report_and_workbook_show_the_curve(demo_run: RunResult, tmp_path: P
 @pytest.mark.skipif(not guixi.OSM_FILE.exists(), reason="../shared/data is not available")
 def test_real_network_curve(tmp_path: Path) -> None:
     """Guixi (real OSM, sparsely mapped villages): the same promises on a real road network."""
-    run = run_scenario(load_scenario(guixi.build(tmp_path / "guixi")))
+    scenario = load_scenario(guixi.build(tmp_path / "guixi"))
+    run = run_scenario(scenario)
     _check_curve(run)
+    # a limit of 3 centres on the real network: 3 centres, at the curve's value for 3
+    assert scenario.siting is not None
+    limited = run_scenario(
+        scenario.model_copy(
+            update={"siting": scenario.siting.model_copy(update={"max_new_centres": 3})}
+        )
+    )
+    lvc, lnew = _centres(limited)
+    assert len(lnew) == lvc["new_centres"] == 3 and lvc["limit"] == 3
+    full = run.summary["siting"]["village_centres"]["curve"]
+    assert lvc["curve"][3]["older_covered"] == pytest.approx(full[3]["older_covered"])
+    assert lvc["curve"][3]["older_covered"] == pytest.approx(
+        lvc["curve"][0]["older_covered"] + lnew["older_covered"].sum(), abs=0.5
+    )
+    assert (lnew["older_covered"] >= lvc["min_older_per_centre"] - 0.05).all()
     vc, _ = _centres(run)
     assert len(vc["curve"]) >= 3 and vc["curve"][-1]["share"] > vc["curve"][0]["share"]
     # 黄坑村, which no site reaches on the mapped roads, is listed, not dropped
