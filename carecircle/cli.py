@@ -299,19 +299,25 @@ def run(
 
 
 def _circle_lines(summary: dict[str, Any]) -> list[str]:
-    """The circle as its rule judges it (its own minutes), and the village tier's own figure
-    when the tier's threshold differs."""
+    """The circle as its rule judges it (its own minutes and services), then every tier at its
+    own mode and minutes, and the beds within the regional tier's reach."""
+    from carecircle.outputs.text import amount, pct, tier_label
+
     circle = summary["village_circle"]
-    tier = summary.get("tiers", {}).get("village", {})
     lines = [
         f"{circle['minutes']:g}分钟养老服务圈覆盖率 / {circle['minutes']:g}-minute circle: "
         f"{circle['share'] * 100:.1f}% of {circle['older']:,.0f} older residents"
     ]
-    if tier and not tier.get("same_as_circle", True):
-        lines.append(
-            f"村级设施 {tier['minutes']:g} 分钟 / village tier, {tier['minutes']:g} min "
-            f"{tier['mode']}: {tier['share'] * 100:.1f}%"
-        )
+    for name, tier in summary.get("tiers", {}).items():
+        zh, en = tier_label(name, tier["mode"], tier["minutes"])
+        line = f"  {zh} / {en}: {pct(tier['share'])}"
+        if name == "regional" and "beds_per_1000_older" in tier:
+            rate = tier["beds_per_1000_older"]
+            line += (
+                f"；可达床位 {amount(rate, 'per_1000_older')} / beds within reach "
+                f"{amount(rate, 'per_1000_older', 'en')}"
+            )
+        lines.append(line)
     return lines
 
 

@@ -23,9 +23,9 @@ from pyproj import CRS
 from carecircle import engine, quality, recommend
 from carecircle import rules as policy
 from carecircle.errors import DataError, excerpt
-from carecircle.planning import demand, gaps
+from carecircle.planning import demand, gaps, reach
 from carecircle.planning.findings import findings_table
-from carecircle.scenario import IGNORE, TIERS, Scenario
+from carecircle.scenario import IGNORE, SCORED_TIERS, TIERS, Scenario
 from carecircle.sources import census, layers, network, territories
 
 if TYPE_CHECKING:
@@ -155,20 +155,15 @@ def run_scenario(
         if extra_facilities is not None and len(extra_facilities):
             inputs = with_facilities(inputs, scenario, extra_facilities)
     step()
-    # Every graph handed out carries its CRS (cc.travel_times(points_4326, ..., run.graph)).
-    graph = replace(network.travel_graph(inputs.network, scenario, "village"), crs=inputs.crs)
-    siting_graph = (
-        None
-        if scenario.siting is None
-        else replace(
-            network.travel_graph(inputs.network, scenario, scenario.siting.tier), crs=inputs.crs
-        )
-    )
+    graphs = _tier_graphs(scenario, inputs)
+    graph = graphs["village"]
+    siting_graph = None if scenario.siting is None else graphs[scenario.siting.tier]
     roads = _main_roads(inputs.network)
     step()
     cells, facilities, node_seconds, snap_report = _travel_times(
         graph, scenario, inputs.cells, inputs.facilities
     )
+    cells, tier_reports = _tier_times(graphs, scenario, cells, facilities)
     step()
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
     villages["road_km"] = _road_km(inputs.network, villages)
@@ -194,6 +189,8 @@ def run_scenario(
         )
         outcome = recommend.recommend(scenario, run_data)
     summary = _summary(scenario, inputs, graph, cells, facilities, coverage, snap_report)
+    summary["tiers"] = _tier_figures(scenario, cells, villages, townships, tier_reports)
+    summary["equity"] = _equity(scenario, villages, townships)
     summary.update(_gap_summary(report))
     summary["demand"] = _projection(scenario, inputs).as_dict()
     summary["data_quality"] = quality.data_quality(
@@ -207,6 +204,7 @@ def run_scenario(
         },
         tier=summary["tiers"]["village"],
     )
+    quality.add_tier_warnings(summary["data_quality"], scenario, summary["tiers"], facilities)
     quality.mark_defaults(summary["verdicts"], scenario)
     quality.mark_defaults(summary["gaps"]["items"], scenario)
     if outcome is not None:
@@ -840,9 +838,11 @@ def _travel_times(
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, npt.NDArray[np.float64], dict[str, Any]]:
-    """Seconds from every cell to its nearest village/community centre (access legs included).
+    """Seconds from every cell to its nearest service of the circle (``circle.services``: village
+    centres, mutual-aid points, meal points and township centres by default), access legs
+    included, on the village tier's graph.
 
-    Also returns the seconds from every network node to its nearest centre (for isochrones).
+    Also returns the seconds from every network node to its nearest such service (isochrones).
     """
     travel = scenario.travel
     snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
@@ -861,9 +861,8 @@ def _travel_times(
     facilities = facilities.assign(
         network_part=_status_names(fsnap.status), access_m=fsnap.distance_m
     )
-    centres = np.flatnonzero(
-        (facilities["tier"] == "village").to_numpy() & (fsnap.status != engine.Snap.OFF_NETWORK)
-    )
+    services = facilities["tier"].isin(scenario.circle.services).to_numpy()
+    centres = np.flatnonzero(services & (fsnap.status != engine.Snap.OFF_NETWORK))
     node_s, nearest = engine.nearest_times(
         graph, fsnap.node[centres], source_seconds=fsnap.access_s[centres]
     )
@@ -895,6 +894,106 @@ def _status_names(status: npt.NDArray[np.int8]) -> npt.NDArray[np.str_]:
     return np.array(["main", "island", "off_network"])[status]
 
 
+def _tier_graphs(scenario: Scenario, inputs: Inputs) -> dict[str, engine.TravelGraph]:
+    """The travel graph of each scored tier (and the siting tier), one per travel mode.
+
+    Every graph handed out carries its CRS (cc.travel_times(points_4326, ..., run.graph)).
+    """
+    wanted = list(SCORED_TIERS)
+    if scenario.siting is not None and scenario.siting.tier not in wanted:
+        wanted.append(scenario.siting.tier)
+    by_mode: dict[str, engine.TravelGraph] = {}
+    graphs: dict[str, engine.TravelGraph] = {}
+    for tier in wanted:
+        mode = scenario.tier(tier).mode
+        if mode not in by_mode:
+            by_mode[mode] = replace(
+                network.travel_graph(inputs.network, scenario, tier), crs=inputs.crs
+            )
+        graphs[tier] = by_mode[mode]
+    return graphs
+
+
+def _tier_times(
+    graphs: dict[str, engine.TravelGraph],
+    scenario: Scenario,
+    cells: gpd.GeoDataFrame,
+    facilities: gpd.GeoDataFrame,
+) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, Any]]]:
+    """Each scored tier's seconds from every cell to its nearest service, on the tier's own
+    graph (``<tier>_seconds``), and beds per older resident within the regional tier's reach
+    (``beds_access``: 2SFCA over every facility with residential beds, :func:`engine.fca`).
+
+    Returns the cells with those columns and, per tier, what its figures rest on: the services
+    counted, how many of their sites and of the older residents are off the tier's network.
+    """
+    travel = scenario.travel
+    snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
+    older = cells["older"].to_numpy(dtype=np.float64)
+    snaps: dict[int, tuple[engine.Snap, engine.Snap]] = {}
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    reports: dict[str, dict[str, Any]] = {}
+    x, y = facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy()
+    for tier in SCORED_TIERS:
+        graph = graphs[tier]
+        if id(graph) not in snaps:
+            snaps[id(graph)] = (
+                engine.snap_points(graph, x, y, **snap_kw),
+                engine.snap_points(graph, cells["x"], cells["y"], **snap_kw),
+            )
+        fsnap, csnap = snaps[id(graph)]
+        services = scenario.tier_services(tier)
+        counted = facilities["tier"].isin(services).to_numpy()
+        on = fsnap.status != engine.Snap.OFF_NETWORK
+        sites = np.flatnonzero(counted & on)
+        node_s, _ = engine.nearest_times(
+            graph, fsnap.node[sites], source_seconds=fsnap.access_s[sites]
+        )
+        reached = csnap.node >= 0
+        seconds = np.full(len(cells), np.inf)
+        seconds[reached] = csnap.access_s[reached] + node_s[csnap.node[reached]]
+        columns[f"{tier}_seconds"] = seconds
+        reports[tier] = {
+            "services": list(services),
+            "sites": int(counted.sum()),
+            "sites_off_network": int((counted & ~on).sum()),
+            "older_off_network": round(float(older[~reached].sum()), 1),
+        }
+        if tier == "regional":
+            beds = pd.to_numeric(facilities["beds"], errors="coerce").fillna(0.0).to_numpy()
+            holds = gaps.residential(facilities).index
+            with_beds = np.flatnonzero(facilities.index.isin(holds) & (beds > 0) & on)
+            limit = scenario.tier(tier).minutes * 60.0
+            columns["beds_access"] = _beds_access(
+                graph, fsnap, csnap, with_beds, beds, older, limit
+            )
+            reports[tier]["bed_sites"] = int(with_beds.size)
+            reports[tier]["beds_on_network"] = float(beds[with_beds].sum())
+    return cells.assign(**columns), reports
+
+
+def _beds_access(
+    graph: engine.TravelGraph,
+    fsnap: engine.Snap,
+    csnap: engine.Snap,
+    sites: npt.NDArray[np.int64],
+    beds: npt.NDArray[np.float64],
+    older: npt.NDArray[np.float64],
+    limit_s: float,
+) -> npt.NDArray[np.float64]:
+    """Residential beds per older resident within ``limit_s`` of each cell (2SFCA): each home's
+    beds shared among the older residents who reach it, summed over the homes a cell reaches.
+    A cell that reaches no home, or holds nobody, gets 0."""
+    if sites.size == 0:
+        return np.zeros(older.shape[0])
+    nodes = engine.catchments(
+        graph, fsnap.node[sites], limit_s, source_seconds=fsnap.access_s[sites]
+    )
+    cost = engine.demand_catchments(nodes, csnap, limit_s).T.tocsr()
+    access = engine.fca(cost, beds[sites], older, max_cost=limit_s)
+    return np.where(older > 0, np.nan_to_num(access, nan=0.0, posinf=0.0), 0.0)
+
+
 # --- stage 7: scores -----------------------------------------------------------------------------
 
 
@@ -910,11 +1009,12 @@ def _score(
     scenario: Scenario, inputs: Inputs, cells: gpd.GeoDataFrame, facilities: gpd.GeoDataFrame
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, dict[str, Any]]:
     """Villages and townships scored for the circle, at the circle rule's own minutes
-    (circle-15min: 15, or the scenario's override of that rule), whatever threshold the village
-    tier uses; the tier's own figures are kept apart (``tier_*`` columns, ``tiers.village``)."""
+    (circle-15min: 15, or the scenario's override of that rule) and over the circle's services;
+    each scored tier's own figures are kept apart (``<tier>_older_covered``, ``<tier>_share``),
+    with the residential beds in the regional tier's reach per 1,000 older residents
+    (``beds_in_reach``, ``beds_per_1000_older``)."""
     tier = scenario.tier("village")
     threshold = _circle_minutes(scenario) * 60.0
-    tier_s = tier.minutes * 60.0
     seconds = cells["seconds"].to_numpy()
     older = cells["older"].to_numpy()
     off_network = (cells["network_part"] == "off_network").to_numpy()
@@ -937,12 +1037,20 @@ def _score(
             np.where(off_network, older, 0.0), g, len(frame)
         )
         frame["share"] = share
-        if tier_s != threshold:
+        for scored in SCORED_TIERS:
             _, tier_covered, tier_share = engine.covered_share(
-                seconds, older, g, len(frame), tier_s
+                cells[f"{scored}_seconds"].to_numpy(),
+                older,
+                g,
+                len(frame),
+                scenario.tier(scored).minutes * 60.0,
             )
-            frame["tier_older_covered"] = tier_covered
-            frame["tier_share"] = tier_share
+            frame[f"{scored}_older_covered"] = tier_covered
+            frame[f"{scored}_share"] = tier_share
+        beds = engine.group_sums(older * cells["beds_access"].to_numpy(), g, len(frame))
+        frame["beds_in_reach"] = beds
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frame["beds_per_1000_older"] = np.where(total > 0, beds / total * 1000.0, np.nan)
         if name == "village" and tier.mode == "walk":
             for speed, factor in _speed_factors(scenario).items():
                 _, _, s = engine.covered_share(seconds * factor, older, g, len(frame), threshold)
@@ -982,20 +1090,79 @@ def _county_figures(
     return figures
 
 
-def _tier_figures(scenario: Scenario, cells: gpd.GeoDataFrame) -> dict[str, Any]:
-    """The village tier at its own mode and minutes (``summary.tiers.village``)."""
-    tier = scenario.tier("village")
-    seconds = cells["seconds"].to_numpy()
+def _tier_figures(
+    scenario: Scenario,
+    cells: gpd.GeoDataFrame,
+    villages: gpd.GeoDataFrame,
+    townships: gpd.GeoDataFrame,
+    reports: dict[str, dict[str, Any]],
+) -> dict[str, Any]:
+    """Each scored tier at its own mode, minutes and services (``summary.tiers.<tier>``): the
+    county's older residents within reach, and the share of each township."""
     older = cells["older"].to_numpy()
     total = float(older.sum())
-    covered = float(older[seconds <= tier.minutes * 60.0].sum())
+    out: dict[str, Any] = {}
+    for name in SCORED_TIERS:
+        tier = scenario.tier(name)
+        seconds = cells[f"{name}_seconds"].to_numpy()
+        covered = float(older[seconds <= tier.minutes * 60.0].sum())
+        out[name] = {
+            "mode": tier.mode,
+            "minutes": tier.minutes,
+            **reports[name],
+            "older": total,
+            "older_covered": covered,
+            "share": covered / total if total else float("nan"),
+            "townships": {
+                str(t): _round_share(v)
+                for t, v in zip(townships["id"], townships[f"{name}_share"], strict=True)
+            },
+        }
+    # The circle counts more services than village centres (``circle.services``); "same" here
+    # is the minutes only, which decide whether the tier's threshold is reported apart.
+    out["village"]["same_as_circle"] = bool(
+        scenario.tier("village").minutes == _circle_minutes(scenario)
+    )
+    beds = float(np.sum(older * cells["beds_access"].to_numpy()))
+    out["regional"]["beds_in_reach"] = round(beds, 1)
+    out["regional"]["beds_per_1000_older"] = beds / total * 1000.0 if total else float("nan")
+    return out
+
+
+def _round_share(value: float) -> float | None:
+    return None if not np.isfinite(value) else round(float(value), 6)
+
+
+def _equity(
+    scenario: Scenario, villages: gpd.GeoDataFrame, townships: gpd.GeoDataFrame
+) -> dict[str, Any]:
+    """How each figure spreads over townships and villages (``summary.equity``): a county
+    average hides the mountain townships."""
+    circle = policy.resolve(scenario.policy.targets).get("circle-15min")
+    circle_target = circle.value("coverage") if circle is not None else 1.0
+    norm = policy.resolve({"beds-per-1000-older": None})["beds-per-1000-older"]
+    beds_rule = policy.resolve(scenario.policy.targets).get("beds-per-1000-older", norm)
+    figures = {
+        "circle": ("share", circle_target),
+        **{f"{t}_tier": (f"{t}_share", circle_target) for t in SCORED_TIERS},
+        "beds_per_1000_older": ("beds_per_1000_older", beds_rule.value()),
+    }
     return {
-        "mode": tier.mode,
-        "minutes": tier.minutes,
-        "older": total,
-        "older_covered": covered,
-        "share": covered / total if total else float("nan"),
-        "same_as_circle": bool(tier.minutes == _circle_minutes(scenario)),
+        name: {
+            "column": column,
+            "target": target,
+            **{
+                level: reach.spread(
+                    frame[column],
+                    frame["older"],
+                    target,
+                    frame["name"],
+                    share=column != "beds_per_1000_older",
+                )
+                for level, frame in (("townships", townships), ("villages", villages))
+            },
+        }
+        for name, (column, target) in figures.items()
     }
 
 
@@ -1022,7 +1189,14 @@ def _find_gaps(
         villages=pd.DataFrame(villages.drop(columns="geometry")),
         townships=pd.DataFrame(townships.drop(columns="geometry")),
         facilities=pd.DataFrame(facilities.drop(columns="geometry")),
-        county={**county, "name": name},
+        county={
+            **county,
+            "name": name,
+            "regional_reach": {
+                "mode": scenario.tier("regional").mode,
+                "minutes": scenario.tier("regional").minutes,
+            },
+        },
     )
     return gaps.find_gaps(inputs, rules)
 
@@ -1083,11 +1257,11 @@ def _summary(
         "snapping": snap_report,
         "village_circle": {
             "tier": "village",
+            "services": list(scenario.circle.services),
             "rule": "circle-15min",
             "mode": tier.mode,
             "minutes": _circle_minutes(scenario),
             "walk_speed_mps": scenario.travel.walk_speed_mps,
             **county,
         },
-        "tiers": {"village": _tier_figures(scenario, cells)},
     }

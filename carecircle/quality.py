@@ -25,6 +25,7 @@ from carecircle.scenario import Scenario
 __all__ = [
     "DEFAULT_MARK",
     "add_siting_warnings",
+    "add_tier_warnings",
     "catalogue_citations",
     "data_quality",
     "mark_defaults",
@@ -494,6 +495,57 @@ def _villages_without_population(villages: pd.DataFrame) -> list[dict[str, Any]]
             banner=share >= 0.1 or area_share >= 0.1,
         )
     ]
+
+
+# Facility tiers that often do a tier's work in a county's register under another name.
+_STAND_INS: Mapping[str, tuple[str, ...]] = {
+    "township": ("jingloyuan",),
+    "regional": ("jingloyuan", "institution"),
+    "village": ("mutual_aid",),
+}
+
+
+def add_tier_warnings(
+    quality: dict[str, Any], scenario: Scenario, tiers: Mapping[str, Any], facilities: pd.DataFrame
+) -> None:
+    """A tier whose register holds none of its services scores 0 %: that says the register has
+    none of them, not that nobody is in reach; name the stand-ins the register does hold."""
+    out = quality["warnings"]
+    held = facilities["tier"].value_counts()
+    for name, tier in tiers.items():
+        if int(tier.get("sites", 0)) > 0:
+            continue
+        services = ", ".join(tier.get("services", []))
+        others = [t for t in _STAND_INS.get(name, ()) if int(held.get(t, 0)) > 0]
+        hint_zh = hint_en = ""
+        if others:
+            counts = "、".join(f"{t} {int(held[t])} 处" for t in others)
+            listed = ", ".join([*tier.get("services", []), *others])
+            hint_zh = (
+                f"；登记表中有 {counts}，如其承担此层级服务，请设 tiers.{name}.services: [{listed}]"
+            )
+            hint_en = (
+                f"; the register holds {', '.join(f'{int(held[t])} {t}' for t in others)}: if they "
+                f"serve this tier, set tiers.{name}.services: [{listed}]"
+            )
+        tier_zh = {"village": "村级", "township": "乡镇（街道）级", "regional": "区域级"}.get(
+            name, name
+        )
+        mode_zh = {"walk": "步行", "ebike": "电动车", "drive": "驾车"}.get(
+            tier["mode"], tier["mode"]
+        )
+        out.append(
+            warning(
+                "tier_without_sites",
+                f"{tier_zh}设施圈（{mode_zh}{tier['minutes']:g}分钟）在设施登记表中没有任何 "
+                f"{services} 类设施，其覆盖率 0% 表示没有登记此类设施，而非无人可达{hint_zh}",
+                f"the {name} tier ({tier['mode']}, {tier['minutes']:g} min) has no facility of "
+                f"{services} in the register: its 0 % says none is registered, not that nobody "
+                f"is in reach{hint_en}",
+                count=0,
+            )
+        )
+    quality["banner"] = [w["code"] for w in out if w["banner"]]
 
 
 def add_siting_warnings(

@@ -29,6 +29,7 @@ from pydantic import (
     Field,
     ValidationError,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 
@@ -37,8 +38,12 @@ from carecircle import rules as policy
 from carecircle.errors import ScenarioError
 
 __all__ = [
+    "CIRCLE_SERVICES",
+    "SCORED_TIERS",
     "TIERS",
+    "TIER_SERVICES",
     "Basemap",
+    "Circle",
     "FacilityTier",
     "InputLimits",
     "LayerFormat",
@@ -406,6 +411,9 @@ class TierTravel(_Model):
     """How the tier's centres are reached: ``walk``, ``ebike`` or ``drive``."""
     minutes: PositiveFloat
     """The service circle's travel time, in minutes."""
+    services: tuple[FacilityTier, ...] | None = None
+    """The facility tiers whose sites this tier's reach counts, by default the tier itself (for
+    ``regional`` the regional homes and county institutions, ``[regional, county]``)."""
 
     @model_validator(mode="after")
     def _plausible(self) -> TierTravel:
@@ -493,11 +501,47 @@ class MapOptions(_Model):
         return self.tianditu_key or os.environ.get(TIANDITU_KEY_ENV) or None
 
 
+# The facility tiers a scored tier's reach counts when the scenario does not say.
+TIER_SERVICES: Mapping[str, tuple[str, ...]] = {
+    "village": ("village",),
+    "township": ("township",),
+    "regional": ("regional", "county"),
+}
+# The tiers scored in a run, each with its own mode and minutes (summary.tiers.<tier>).
+SCORED_TIERS: tuple[str, ...] = ("village", "township", "regional")
+# The services of the 15-minute circle by default: the basic services the seed documents count
+# within the circle (village/community centres and 养老驿站, 幸福院 and other mutual-aid points,
+# 助餐点, township centres); residential homes are reached by car and scored as their own tier.
+CIRCLE_SERVICES: tuple[str, ...] = ("village", "mutual_aid", "meal", "township")
+
+
+class Circle(_Model):
+    """The 15-minute elderly-service circle: which services count for it. Its minutes are the
+    circle-15min rule's (15, or the scenario's override) and its mode the village tier's."""
+
+    services: tuple[FacilityTier, ...] = CIRCLE_SERVICES  # type: ignore[assignment]
+    """The facility tiers whose sites put an older resident inside the circle (default
+    ``[village, mutual_aid, meal, township]``)."""
+
+    @field_validator("services")
+    @classmethod
+    def _some(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError(
+                "服务圈至少要计入一类设施 / the circle needs at least one service tier, e.g. "
+                "[village, mutual_aid, meal, township]"
+            )
+        return tuple(dict.fromkeys(value))
+
+
 def _default_tiers() -> dict[FacilityTier, TierTravel]:
     return {
-        "village": TierTravel(mode="walk", minutes=15),
-        "township": TierTravel(mode="ebike", minutes=15),
-        "regional": TierTravel(mode="drive", minutes=30),
+        name: TierTravel(mode=mode, minutes=minutes, services=TIER_SERVICES[name])  # type: ignore[arg-type, misc]
+        for name, mode, minutes in (
+            ("village", "walk", 15),
+            ("township", "ebike", 15),
+            ("regional", "drive", 30),
+        )
     }
 
 
@@ -840,6 +884,8 @@ class Scenario(_Model):
     """The county's data."""
     tiers: dict[FacilityTier, TierTravel] = Field(default_factory=_default_tiers)
     """The travel mode and minutes of each facility tier."""
+    circle: Circle = Field(default_factory=Circle)
+    """Which services make the 15-minute circle."""
     travel: Travel = Field(default_factory=Travel)
     """Travel speeds."""
     map: MapOptions = Field(default_factory=MapOptions)
@@ -862,6 +908,11 @@ class Scenario(_Model):
         """Travel settings of a tier; the village tier always exists (15 min walk by default)."""
         found = self.tiers.get(name) or _default_tiers().get(name)  # type: ignore[call-overload]
         return found if found is not None else TierTravel(mode="drive", minutes=30)
+
+    def tier_services(self, name: str) -> tuple[str, ...]:
+        """The facility tiers a scored tier's reach counts (``tiers.<name>.services``)."""
+        given = self.tier(name).services
+        return tuple(given) if given else TIER_SERVICES.get(name, (name,))
 
 
 # --- loading --------------------------------------------------------------------------------------

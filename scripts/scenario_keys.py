@@ -84,6 +84,7 @@ PLACEHOLDER_EXAMPLES: Mapping[str, str] = {"<tier>": "village", "<zone>": "south
 
 # Examples of the keys no shipped scenario gives; paths are relative to scenarios/.
 EXAMPLES: Mapping[str, Any] = {
+    "tiers.<tier>.services": ["village", "mutual_aid"],
     "siting.beds_target": "at_least",
     "siting.max_new_centres": 20,
     "siting.centre_budget_yuan": 6000000,

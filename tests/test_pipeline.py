@@ -45,14 +45,28 @@ def networkx_walk_times(
     return nx.single_source_dijkstra_path_length(U, "S")
 
 
+@pytest.mark.parametrize(
+    ("column", "services"),
+    [("seconds", None), ("village_seconds", ("village",))],
+    ids=["circle-services", "village-tier"],
+)
 def test_cell_times_match_networkx(
-    demo_run: RunResult, road_graph: nx.MultiDiGraph, demo_scenario: Scenario
+    demo_run: RunResult,
+    road_graph: nx.MultiDiGraph,
+    demo_scenario: Scenario,
+    column: str,
+    services: tuple[str, ...] | None,
 ) -> None:
+    """The circle's times (to the nearest of its services: centres, mutual-aid and meal points,
+    township centres) and the village tier's (centres only), against networkx."""
     cells = demo_run.cells
     facilities = demo_run.facilities
     node_ids = np.array(list(road_graph.nodes))
+    services = services or tuple(demo_run.summary["village_circle"]["services"])
+    # The circle's case is a different question: the demo county has township centres too.
+    assert (set(services) & set(facilities["tier"])) - {"village"} or services == ("village",)
     fx = facilities[
-        (facilities["tier"] == "village") & (facilities["network_part"] != "off_network")
+        facilities["tier"].isin(services) & (facilities["network_part"] != "off_network")
     ]
     # Snapping, independently: osmnx's nearest node among main-network nodes.
     main = max(
@@ -89,7 +103,7 @@ def test_cell_times_match_networkx(
     )
     np.testing.assert_allclose(cells["access_m"].to_numpy()[on_main], c_access, atol=1e-6)
     expected = c_access / speed + np.array([times.get(n, np.inf) for n in c_nodes])
-    np.testing.assert_allclose(cells["seconds"].to_numpy()[on_main], expected, atol=1e-6)
+    np.testing.assert_allclose(cells[column].to_numpy()[on_main], expected, atol=1e-6)
     assert node_ids.size == road_graph.number_of_nodes()
 
 

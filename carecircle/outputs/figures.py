@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carecircle.outputs.text import amount, count, pct
+from carecircle.outputs.text import MODES, SERVICES, amount, count, pct, services_words, tier_label
+from carecircle.outputs.text import TIERS as TIER_TEXT
 from carecircle.pipeline import RunResult
 from carecircle.planning.gaps import residential
 
-__all__ = ["Headline", "headlines", "site_totals", "verdict_rows"]
+__all__ = ["Headline", "headlines", "site_totals", "tier_rows", "verdict_rows"]
 
 CIRCLE_RULES = ("circle-15min", "rushan-coverage", "minqing-coverage")
 
@@ -66,6 +67,7 @@ def headlines(result: RunResult) -> list[Headline]:
             result.townships,
         )
     )
+    out.extend(_tiers(s, judged="beds-per-1000-older" in verdicts))
     nursing = next((v for k, v in verdicts.items() if k.startswith("nursing-share")), None)
     out.append(_nursing(nursing, result.facilities))
     if "beds-per-1000-older" in verdicts:
@@ -136,6 +138,59 @@ def headlines(result: RunResult) -> list[Headline]:
     return out
 
 
+def _tiers(s: Mapping[str, Any], *, judged: bool) -> list[Headline]:
+    """The township and regional tiers at their own mode and minutes, and the beds within the
+    regional tier's reach per 1,000 older residents against the catalogue's norm (met or not
+    only when the scenario checks the rule beds-per-1000-older: ``judged``)."""
+    out = []
+    equity = s.get("equity", {})
+    for name in ("township", "regional"):
+        tier = s.get("tiers", {}).get(name)
+        if not tier:
+            continue
+        zh, en = tier_label(name, tier["mode"], float(tier["minutes"]))
+        spread = equity.get(f"{name}_tier", {}).get("townships", {})
+        worst = spread.get("worst") or []
+        detail_zh = f"{count(tier['older_covered'])} / {count(tier['older'])} 名老人"
+        detail_en = f"{count(tier['older_covered'])} of {count(tier['older'])} older residents"
+        if worst:  # the name in Chinese only: the English page carries no Chinese but 敬老院
+            detail_zh += f"；最低 {worst[0]['name']} {pct(worst[0]['value'])}"
+            detail_en += f"; lowest township {pct(worst[0]['value'])}"
+        out.append(
+            Headline(
+                f"tier-{name}",
+                zh,
+                en,
+                pct(tier["share"]),
+                detail_zh=detail_zh,
+                detail_en=detail_en,
+                number=float(tier["share"]),
+                unit="share",
+            )
+        )
+    regional = s.get("tiers", {}).get("regional") or {}
+    beds = equity.get("beds_per_1000_older")
+    if "beds_per_1000_older" in regional and beds:
+        rate = float(regional["beds_per_1000_older"])
+        target = float(beds["target"])
+        towns = beds.get("townships", {})
+        out.append(
+            Headline(
+                "beds-reach",
+                f"{regional['minutes']:g}分钟车程内每千名老人床位",
+                f"beds within {regional['minutes']:g} min per 1,000 older",
+                amount(rate, "count"),
+                amount(target, "count"),
+                ("pass" if rate >= target else "fail") if judged else None,
+                f"{count(towns.get('meeting_target'))} / {count(towns.get('places'))} 个乡镇达到标准",
+                f"{count(towns.get('meeting_target'))} of {count(towns.get('places'))} townships meet the norm",
+                number=rate,
+                unit="per_1000_older",
+            )
+        )
+    return out
+
+
 def _centre_detail(curve: list[Any], centres: Mapping[str, Any], lang: str) -> str:
     """What the recommended centres bring: the circle's share before and after them."""
     if not curve:
@@ -159,8 +214,9 @@ def _circle(s: Mapping[str, Any], verdicts: Mapping[str, Mapping[str, Any]]) -> 
     target = 1.0 if required is None else float(required)
     status = verdict["status"] if verdict else ("pass" if circle["share"] >= target else "fail")
     minutes = f"{circle['minutes']:g}"
-    detail_zh = f"{count(circle['older_covered'])} / {count(circle['older'])} 名60岁及以上老人步行{minutes}分钟内可达照料中心"
-    detail_en = f"{count(circle['older_covered'])} of {count(circle['older'])} residents aged 60+ within {minutes} min walk of a care centre"
+    what_zh, what_en = services_words(circle.get("services") or ["village"])
+    detail_zh = f"{count(circle['older_covered'])} / {count(circle['older'])} 名60岁及以上老人步行{minutes}分钟内可达{what_zh}"
+    detail_en = f"{count(circle['older_covered'])} of {count(circle['older'])} residents aged 60+ within {minutes} min walk of {what_en}"
     if tier and not tier.get("same_as_circle", True):
         detail_zh += f"；村级设施圈（{tier['minutes']:g} 分钟）{pct(tier['share'])}"
         detail_en += f"; village tier ({tier['minutes']:g} min) {pct(tier['share'])}"
@@ -277,3 +333,47 @@ def site_totals(result: RunResult) -> dict[str, float] | None:
         "beds": float(np.nansum(homes["beds"].to_numpy(dtype=float))) if len(homes) else 0.0,
         "land_mu": float(np.nansum(homes["land_mu"].to_numpy(dtype=float))) if len(homes) else 0.0,
     }
+
+
+def tier_rows(summary: dict[str, Any]) -> list[dict[str, Any]]:
+    """The circle, then each tier at its own mode and minutes, with how its figure spreads over
+    townships and villages (``summary.equity``): one row each for the report and the workbook."""
+    equity = summary.get("equity", {})
+    circle = summary["village_circle"]
+    rows = [
+        {
+            "key": "circle",
+            "label_zh": f"{circle['minutes']:g}分钟养老服务圈",
+            "label_en": f"{circle['minutes']:g}-minute circle",
+            "mode_zh": f"{MODES.get(circle['mode'], ('', ''))[0]}{circle['minutes']:g}分钟",
+            "mode_en": f"{circle['minutes']:g} min {MODES.get(circle['mode'], ('', ''))[1]}",
+            "services": circle.get("services", []),
+            "sites": None,
+            "older": circle["older"],
+            "older_covered": circle["older_covered"],
+            "share": circle["share"],
+            "equity": equity.get("circle", {}),
+        }
+    ]
+    for name, tier in summary.get("tiers", {}).items():
+        zh, en = TIER_TEXT.get(name, (name, name))
+        mode_zh, mode_en = MODES.get(tier["mode"], (tier["mode"], tier["mode"]))
+        rows.append(
+            {
+                "key": name,
+                "label_zh": zh,
+                "label_en": en,
+                "mode_zh": f"{mode_zh}{tier['minutes']:g}分钟",
+                "mode_en": f"{tier['minutes']:g} min {mode_en}",
+                "services": tier.get("services", []),
+                "sites": tier.get("sites"),
+                "older": tier["older"],
+                "older_covered": tier["older_covered"],
+                "share": tier["share"],
+                "equity": equity.get(f"{name}_tier", {}),
+            }
+        )
+    for row in rows:
+        row["services_zh"] = "、".join(SERVICES.get(x, (x, x))[0] for x in row["services"])
+        row["services_en"] = ", ".join(SERVICES.get(x, (x, x))[1] for x in row["services"])
+    return rows

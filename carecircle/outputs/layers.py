@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import geopandas as gpd
@@ -65,6 +65,8 @@ class OutputLayers:
     uncovered: UncoveredGrid
     gaps: gpd.GeoDataFrame
     sites: gpd.GeoDataFrame | None
+    tiers: dict[str, UncoveredGrid] = field(default_factory=dict)
+    """Older residents beyond each scored tier's own reach (``summary.tiers.<tier>``)."""
 
 
 def output_layers(result: RunResult) -> OutputLayers:
@@ -77,6 +79,11 @@ def output_layers(result: RunResult) -> OutputLayers:
         uncovered=uncovered_grid(result),
         gaps=gap_features(result),
         sites=site_features(result),
+        tiers={
+            name: uncovered_grid(result, column=f"{name}_seconds", minutes=float(t["minutes"]))
+            for name, t in result.summary.get("tiers", {}).items()
+            if f"{name}_seconds" in result.cells.columns
+        },
     )
 
 
@@ -114,22 +121,30 @@ def _cell_size(result: RunResult) -> tuple[float, float]:
 
 
 def uncovered_grid(
-    result: RunResult, *, min_older: float = MIN_OLDER, max_cells: int = MAX_CELLS
+    result: RunResult,
+    *,
+    min_older: float = MIN_OLDER,
+    max_cells: int = MAX_CELLS,
+    column: str = "seconds",
+    minutes: float | None = None,
 ) -> UncoveredGrid:
-    """Squares where older residents live beyond the village tier's threshold."""
-    threshold = result.summary["village_circle"]["minutes"] * 60.0
+    """Squares where older residents live beyond the circle's minutes (by default), or beyond
+    ``minutes`` by the cells' ``column`` of seconds (a tier's own reach: ``township_seconds``)."""
+    limit = result.summary["village_circle"]["minutes"] if minutes is None else minutes
+    threshold = float(limit) * 60.0
     cells = result.cells
-    outside = (cells["seconds"] > threshold).to_numpy()
+    seconds = cells[column].to_numpy(dtype=np.float64)
+    outside = seconds > threshold
     older_all = cells["older"].to_numpy(dtype=np.float64)
     x = cells["x"].to_numpy(dtype=np.float64)[outside]
     y = cells["y"].to_numpy(dtype=np.float64)[outside]
     older = older_all[outside]
-    minutes = cells["seconds"].to_numpy(dtype=np.float64)[outside] / 60.0
+    minutes_out = seconds[outside] / 60.0
     width, height = _cell_size(result)
     size = math.sqrt(width * height)
     factor = 1
     while True:
-        gx, gy, g_older, g_minutes = _blocks(x, y, older, minutes, size, factor)
+        gx, gy, g_older, g_minutes = _blocks(x, y, older, minutes_out, size, factor)
         keep = g_older >= min_older
         if keep.sum() <= max_cells or factor >= 10:
             break

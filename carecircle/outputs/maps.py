@@ -50,7 +50,8 @@ from markupsafe import Markup
 from carecircle.outputs.figures import headlines, verdict_rows
 from carecircle.outputs.html import macros
 from carecircle.outputs.layers import OutputLayers, UncoveredGrid, output_layers
-from carecircle.outputs.text import pct
+from carecircle.outputs.text import MODES, pct, tier_label
+from carecircle.outputs.text import TIERS as TIER_TEXT
 from carecircle.pipeline import RunResult
 from carecircle.scenario import MapOptions
 
@@ -108,6 +109,10 @@ PANES: dict[str, tuple[int, bool]] = {
     "isochrones": (405, False),
     "villages": (410, True),
     "grid": (420, True),
+    **{
+        f"tier-{tier}": (421 + i, True)
+        for i, tier in enumerate(("village", "township", "regional"))
+    },
     "townships": (430, True),
     "gaps": (440, True),
     **{f"fac-{tier}": (450 + i, True) for i, tier in enumerate(TIER_STYLE)},
@@ -116,6 +121,8 @@ PANES: dict[str, tuple[int, bool]] = {
     "removed": (471, True),
 }
 CANVAS_PANES = ("roads", "isochrones")
+# The tiers with a grid layer of their own on the map.
+MAP_TIERS = ("township", "regional")
 
 
 def share_colour(share: float | None) -> str:
@@ -438,6 +445,7 @@ def coverage_map(result: RunResult, layers: OutputLayers | None = None) -> foliu
         _add_isochrones(m, layers.isochrones, tol),
         _add_villages(m, result, layers.gaps, tol),
         _add_grid(m, layers.uncovered, float(result.summary["village_circle"]["minutes"])),
+        *_add_tier_grids(m, result, layers),
         _add_townships(m, result, tol),
         _add_gaps(m, layers.gaps, tol),
         *_add_facilities(m, result),
@@ -627,6 +635,55 @@ def _add_grid(m: folium.Map, grid: UncoveredGrid, circle_minutes: float) -> _Lay
         style=_js_call("carecircle.gridStyle", [c for _, c in GRID_CLASSES]),
     ).add_to(m)
     return _Layer("grid", True)
+
+
+def _add_tier_grids(m: folium.Map, result: RunResult, layers: OutputLayers) -> list[_Layer]:
+    """Older residents beyond the township and regional tiers' own reach (mode and minutes), one
+    layer per tier, off until switched on; the legend shares the circle grid's colours. The
+    village tier's grid is the circle's on foot over fewer services: it is left to the
+    GeoPackage (``uncovered_village``), which keeps a county's page light."""
+    out = []
+    for name, grid in layers.tiers.items():
+        tier = result.summary["tiers"][name]
+        if grid.cells.empty or name not in MAP_TIERS:
+            continue
+        zh, en = tier_label(name, tier["mode"], float(tier["minutes"]))
+        mode_zh, mode_en = MODES.get(tier["mode"], (tier["mode"], tier["mode"]))
+        frame = gpd.GeoDataFrame(
+            {
+                "n": np.round(grid.cells["older"].to_numpy(), 1),
+                "m": np.round(grid.cells["minutes"].to_numpy(), 1),
+                "c": [max(grid_class(v), 0) for v in grid.cells["older"]],
+            },
+            geometry=grid.cells.geometry.to_numpy(),
+            crs=grid.cells.crs,
+        )
+        data = geojson(frame, ["n", "m", "c"], tolerance_m=0)
+        for feature in data["features"]:
+            minutes = feature["properties"]["m"]
+            if minutes is None or not math.isfinite(minutes):
+                feature["properties"]["m"] = None
+        key = f"tier-{name}"
+        _GeoJson(
+            data,
+            name=layer_name(
+                key,
+                f"{zh}可达范围外的老年人（{grid.older_shown:,.0f} 人）",
+                f"older residents beyond {en} ({grid.older_shown:,.0f})",
+                swatch=_swatch(GRID_CLASSES[3][1], "cc-sq"),
+            ),
+            on_each_feature=_js_call(
+                "carecircle.tierTooltip",
+                float(tier["minutes"]),
+                [mode_zh, mode_en],
+                list(TIER_TEXT.get(name, (name, name))),
+            ),
+            pane=_pane(m, key),
+            style=_js_call("carecircle.gridStyle", [c for _, c in GRID_CLASSES]),
+            show=False,
+        ).add_to(m)
+        out.append(_Layer(key, False))
+    return out
 
 
 def _add_townships(m: folium.Map, result: RunResult, tol: float) -> _Layer | None:
@@ -871,6 +928,17 @@ def legend_html(result: RunResult, layers: OutputLayers, visible: set[str]) -> s
         ("grid", bi("圈外老年人（每格）", "older residents outside, per square"), grid_rows, note),
         ("isochrones", bi("步行等时圈", "walking isochrones"), iso_rows, ""),
     ]
+    for name in [t for t in layers.tiers if t in MAP_TIERS and not layers.tiers[t].cells.empty]:
+        tier = result.summary["tiers"][name]
+        zh, en = tier_label(name, tier["mode"], float(tier["minutes"]))
+        sections.append(
+            (
+                f"tier-{name}",
+                bi(f"{zh}可达范围外（每格）", f"beyond {en}, per square"),
+                grid_rows,
+                "",
+            )
+        )
     return legend_box(sections, visible)
 
 

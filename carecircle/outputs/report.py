@@ -12,7 +12,7 @@ import geopandas as gpd
 import numpy as np
 
 from carecircle import rules as policy
-from carecircle.outputs.figures import headlines
+from carecircle.outputs.figures import headlines, tier_rows
 from carecircle.outputs.files import clean_json, staged_dir, write_csv, write_json
 from carecircle.outputs.html import render
 from carecircle.outputs.layers import OutputLayers, output_layers
@@ -117,15 +117,17 @@ def write_gpkg(result: RunResult, path: Path, layers: OutputLayers | None = None
     }
     if layers.sites is not None:
         frames["sites"] = layers.sites
+    for tier, grid in layers.tiers.items():
+        frames[f"uncovered_{tier}"] = grid.cells
     for layer, frame in frames.items():
-        if frame.empty and layer in ("gaps", "sites", "uncovered_grid", "roads"):
+        if frame.empty and (layer.startswith("uncovered_") or layer in ("gaps", "sites", "roads")):
             continue
         frame = frame.copy()
         for col in frame.columns:
             if frame[col].dtype == bool:
                 frame[col] = frame[col].astype(np.int8)
-        if "seconds" in frame.columns:
-            frame["seconds"] = frame["seconds"].replace(np.inf, np.nan)
+        for col in [c for c in frame.columns if str(c).endswith("seconds")]:
+            frame[col] = frame[col].replace(np.inf, np.nan)
         frame.to_file(path, layer=layer, driver="GPKG", engine="pyogrio")
 
 
@@ -161,7 +163,18 @@ def render_report(result: RunResult, layers: OutputLayers | None = None) -> str:
         centre_curve=_centre_curve(summary.get("siting", {}).get("village_centres")),
         curve_rows=_curve_rows(summary.get("siting", {}).get("village_centres")),
         curve_at=_curve_at,
+        tier_rows=tier_rows(summary),
+        beds_reach=_beds_reach(summary),
     )
+
+
+def _beds_reach(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """The beds within the regional tier's reach per 1,000 older residents, and their spread."""
+    regional = summary.get("tiers", {}).get("regional")
+    equity = summary.get("equity", {}).get("beds_per_1000_older")
+    if not regional or "beds_per_1000_older" not in regional or not equity:
+        return None
+    return {"tier": regional, **equity}
 
 
 def _curve_at(centres: dict[str, Any]) -> dict[str, Any]:

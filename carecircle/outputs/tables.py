@@ -19,7 +19,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from carecircle.outputs.figures import headlines
+from carecircle.outputs.figures import headlines, tier_rows
 from carecircle.outputs.layers import OutputLayers
 from carecircle.pipeline import RunResult
 from carecircle.planning.findings import findings_table
@@ -35,6 +35,7 @@ SHEETS = (
     "缺口 gaps",
     "村社区 villages",
     "乡镇 townships",
+    "各级可达 tiers",
     "设施 facilities",
     "推荐选址 sites",
     "照料中心覆盖曲线 centre curve",
@@ -110,9 +111,31 @@ HEADERS: Mapping[str, tuple[str, str]] = {
     "value": ("数值", "value"),
     "target": ("目标", "target"),
     "detail": ("说明", "detail"),
+    "village_share": ("村级照料中心可达率", "village-centre tier share"),
+    "township_share": ("乡镇中心可达率", "township tier share"),
+    "regional_share": ("区域机构可达率", "regional tier share"),
+    "beds_in_reach": ("可达床位", "beds within reach"),
+    "beds_per_1000_older": ("可达床位/千名老人", "beds in reach per 1,000 older"),
+    "reach": ("出行方式", "reach"),
+    "services": ("计入设施", "services counted"),
+    "sites": ("设施数", "sites"),
+    "townships_meeting": ("达标乡镇", "townships at target"),
+    "townships_worst_decile": ("最差一成乡镇", "worst tenth of townships"),
+    "villages_meeting": ("达标村社区", "villages at target"),
+    "villages_worst_decile": ("最差一成村社区", "worst tenth of villages"),
+    "least_covered": ("最低的乡镇", "lowest townships"),
 }
 
-_SHARE_COLUMNS = {"share", "warning_share", "share_0.8mps", "share_1mps", "share_1.2mps"}
+_SHARE_COLUMNS = {
+    "share",
+    "warning_share",
+    "share_0.8mps",
+    "share_1mps",
+    "share_1.2mps",
+    "village_share",
+    "township_share",
+    "regional_share",
+}
 _HEAD_FILL = PatternFill("solid", fgColor="DCE6F1")
 
 
@@ -197,6 +220,11 @@ def _frames(result: RunResult, layers: OutputLayers) -> dict[str, pd.DataFrame]:
                 "older_covered",
                 "share",
                 *band,
+                "village_share",
+                "township_share",
+                "regional_share",
+                "beds_in_reach",
+                "beds_per_1000_older",
                 "has_centre",
                 "older_off_network",
             ],
@@ -212,13 +240,72 @@ def _frames(result: RunResult, layers: OutputLayers) -> dict[str, pd.DataFrame]:
                 "older",
                 "older_covered",
                 "share",
+                "village_share",
+                "township_share",
+                "regional_share",
+                "beds_in_reach",
+                "beds_per_1000_older",
                 "has_centre",
             ],
         ),
+        "各级可达 tiers": _tiers_frame(result),
         "设施 facilities": _select(facilities, fac_cols),
         "推荐选址 sites": _sites_frame(layers),
         **_centre_frames(result),
     }
+
+
+def _tiers_frame(result: RunResult) -> pd.DataFrame:
+    """The circle and each tier at its own reach, with its spread over townships and villages
+    (the report's table), then the beds within the regional tier's reach."""
+    rows = []
+    for r in tier_rows(result.summary):
+        t, v = r["equity"].get("townships", {}), r["equity"].get("villages", {})
+        rows.append(
+            {
+                "name": f"{r['label_zh']} / {r['label_en']}",
+                "reach": f"{r['mode_zh']} / {r['mode_en']}",
+                "services": f"{r['services_zh']} / {r['services_en']}",
+                "sites": r["sites"],
+                "older": r["older"],
+                "older_covered": r["older_covered"],
+                "share": r["share"],
+                "townships_meeting": f"{t.get('meeting_target', 0)} / {t.get('places', 0)}",
+                "townships_worst_decile": t.get("worst_decile"),
+                "villages_meeting": f"{v.get('meeting_target', 0)} / {v.get('places', 0)}",
+                "villages_worst_decile": v.get("worst_decile"),
+                "least_covered": "、".join(
+                    f"{w['name']} {w['value'] * 100:.1f}%" for w in t.get("worst", [])[:3]
+                ),
+            }
+        )
+    regional = result.summary.get("tiers", {}).get("regional", {})
+    beds = result.summary.get("equity", {}).get("beds_per_1000_older")
+    if beds and "beds_per_1000_older" in regional:
+        t, v = beds["townships"], beds["villages"]
+        rows.append(
+            {
+                "name": "可达床位/千名老人 / beds within reach per 1,000 older",
+                "reach": f"驾车{regional['minutes']:g}分钟 / {regional['minutes']:g} min by car"
+                if regional["mode"] == "drive"
+                else f"{regional['minutes']:g} min {regional['mode']}",
+                "services": "全部养老机构床位 / every nursing-home bed (2SFCA)",
+                "sites": regional.get("bed_sites"),
+                "older": regional["older"],
+                "older_covered": regional.get("beds_in_reach"),
+                "share": None,
+                "value": regional["beds_per_1000_older"],
+                "target": beds["target"],
+                "townships_meeting": f"{t.get('meeting_target', 0)} / {t.get('places', 0)}",
+                "townships_worst_decile": t.get("worst_decile"),
+                "villages_meeting": f"{v.get('meeting_target', 0)} / {v.get('places', 0)}",
+                "villages_worst_decile": v.get("worst_decile"),
+                "least_covered": "、".join(
+                    f"{w['name']} {w['value']:.1f}" for w in t.get("worst", [])[:3]
+                ),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def _select(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from carecircle.planning.findings import Finding, finding
+from carecircle.planning.findings import Finding, Severity, finding
 from carecircle.rules import Rule
 from carecircle.rules import ownership as ownership_words
 
@@ -675,11 +675,15 @@ def _nursing_share(inputs: GapInputs, rule: Rule) -> list[Finding]:
 
 
 def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
+    """The county's beds per 1,000 older residents, then each township's and village's beds
+    within the regional tier's reach ("机构跟着老人走": 2SFCA, ``beds_per_1000_older``), when
+    the run measured them."""
     target = rule.value()
     beds = float(inputs.institutions()["beds"].fillna(0).sum())
     older = float(inputs.county["older"])
     rate = beds / older * 1000 if older else float("nan")
-    return [
+    severity: Severity = "required" if rule.binding else "advisory"
+    out = [
         _county(
             inputs,
             rule,
@@ -692,10 +696,61 @@ def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
                 f"{beds:,.0f} 张床位 / {older:,.0f} 名老年人",
                 f"{beds:,.0f} beds for {older:,.0f} older residents",
             ),
-            severity="required" if rule.binding else "advisory",
+            severity=severity,
             detail={"beds": beds, "beds_needed": max(target * older / 1000 - beds, 0.0)},
         )
     ]
+    reach = inputs.county.get("regional_reach") or {}
+    minutes = f"{float(reach.get('minutes', 30)):g}"
+    mode_zh = {"walk": "步行", "ebike": "电动车", "drive": "车程"}.get(reach.get("mode", ""), "")
+    mode_en = {"walk": "walk", "ebike": "e-bike ride", "drive": "drive"}.get(
+        reach.get("mode", ""), "trip"
+    )
+    for scope, frame in (("township", inputs.townships), ("village", inputs.villages)):
+        if "beds_per_1000_older" not in frame.columns:
+            continue
+        for _, place in frame[frame["older"] > 0].iterrows():
+            value = float(place["beds_per_1000_older"])
+            people = float(place["older"])
+            township = (
+                str(place["name"])
+                if scope == "township"
+                else inputs.township_name(str(place["township"]))
+            )
+            out.append(
+                finding(
+                    rule,
+                    kind="beds-per-1000-reach",
+                    scope=scope,
+                    object_id=str(place["id"]),
+                    object_name=str(place["name"]),
+                    township=township,
+                    measured=value,
+                    required=target,
+                    unit="per_1000_older",
+                    passed=_ge(value, target),
+                    reason=(
+                        f"{minutes}分钟{mode_zh}内可用床位折合每千名老年人 {value:,.1f} 张"
+                        f"（{people:,.0f} 名老年人）",
+                        f"{value:,.1f} beds per 1,000 older residents within a {minutes}-minute "
+                        f"{mode_en} ({people:,.0f} older residents)",
+                    ),
+                    action=(
+                        "在其车程范围内增设或扩建养老机构床位",
+                        "add nursing-home beds within its reach",
+                    )
+                    if value < target
+                    else ("", ""),
+                    severity=severity,
+                    detail={
+                        "beds_in_reach": round(float(place["beds_in_reach"]), 1),
+                        "beds_short": round(
+                            max(target * people / 1000 - place["beds_in_reach"], 0.0), 1
+                        ),
+                    },
+                )
+            )
+    return out
 
 
 def _county_public(inputs: GapInputs, rule: Rule) -> list[Finding]:

@@ -148,6 +148,26 @@
     });
   };
 
+  /* A tier's own reach: mode = [zh, en], tier = [zh, en] (the tier's name). */
+  cc.tierTooltip = function (minutes, mode, tier) {
+    return function (feature, layer) {
+      var p = feature.properties;
+      var n = Math.round(p.n).toLocaleString("en");
+      var zh = n + " 名老人" + mode[0] + minutes + "分钟内到不了" + tier[0];
+      var en = n + " older residents cannot reach " + tier[1] + " within " + minutes + " min " + mode[1];
+      if (p.m === null || p.m === undefined) {
+        zh += "（无法到达任何一处）";
+        en += " (none is reachable)";
+      } else {
+        zh += "，最近一处" + mode[0] + " " + Math.round(p.m) + " 分钟";
+        en += "; the nearest is " + Math.round(p.m) + " min away";
+      }
+      layer.bindTooltip('<span class="cc-zh">' + zh + '</span><span class="cc-en">' + en + "</span>", {
+        sticky: true,
+      });
+    };
+  };
+
   /* --- page wiring: language button, legend sections shown with their layers --- */
   function layerKey(name) {
     var m = /data-layer="([^"]+)"/.exec(name || "");
