@@ -11,6 +11,7 @@ The public surface, for notebooks (``import carecircle as cc``)::
     times = cc.travel_times(cells, centres, walk)   # seconds, reachable, facility, network_part
     cost = cc.cost_matrix(cells, sites, walk, max_seconds=900)   # scipy.sparse.csr_array
     best = cc.locate.solve_mclp(cost, 900, p=5, weights=cells["older"])
+    beds = cc.fca(cost, supply=homes["beds"], demand=cells["older"], max_cost=1800)  # 2SFCA
     run = cc.run_scenario("scenarios/demo.yaml")             # what `carecircle run` computes
     cells = cc.read_population("worldpop.tif", county)       # demand cells outside a scenario
     lon, lat = cc.gcj02_to_wgs84(lon, lat)                   # Gaode/Amap (cc.bd09_to_wgs84: Baidu)
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
         travel_times,
     )
     from carecircle.engine import TravelGraph
+    from carecircle.engine.accessibility import fca, gravity
     from carecircle.locate import SitingResult
     from carecircle.pipeline import RunResult
     from carecircle.scenario import Scenario
@@ -83,8 +85,10 @@ __all__ = [
     "check_plan",
     "cost_matrix",
     "engine",
+    "fca",
     "gcj02_to_bd09",
     "gcj02_to_wgs84",
+    "gravity",
     "isochrones",
     "load_scenario",
     "locate",
@@ -116,6 +120,8 @@ _NAMES = {
     "travel_times": "carecircle.api",
     "Scenario": "carecircle.scenario",
     "TravelGraph": "carecircle.engine",
+    "fca": "carecircle.engine.accessibility",
+    "gravity": "carecircle.engine.accessibility",
     "SitingResult": "carecircle.locate",
     "RunResult": "carecircle.pipeline",
     "RoadNetwork": "carecircle.sources.network",

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MIN_OLDER = 0.5
 # Above this many cells the grid is summed onto coarser squares, so a map stays light.
 MAX_CELLS = 20_000
+# The tiers' own grids are switched on by those who look for them: coarser, so a page stays light.
+TIER_MAX_CELLS = 5_000
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,12 @@ def output_layers(result: RunResult) -> OutputLayers:
         gaps=gap_features(result),
         sites=site_features(result),
         tiers={
-            name: uncovered_grid(result, column=f"{name}_seconds", minutes=float(t["minutes"]))
+            name: uncovered_grid(
+                result,
+                column=f"{name}_seconds",
+                minutes=float(t["minutes"]),
+                max_cells=TIER_MAX_CELLS,
+            )
             for name, t in result.summary.get("tiers", {}).items()
             if f"{name}_seconds" in result.cells.columns
         },
