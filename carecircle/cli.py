@@ -313,9 +313,10 @@ def _circle_lines(summary: dict[str, Any]) -> list[str]:
         line = f"  {zh} / {en}: {pct(tier['share'])}"
         if name == "regional" and "beds_per_1000_older" in tier:
             rate = tier["beds_per_1000_older"]
+            homes = tier.get("bed_sites", 0)
             line += (
-                f"；可达床位 {amount(rate, 'per_1000_older')} / beds within reach "
-                f"{amount(rate, 'per_1000_older', 'en')}"
+                f"；{homes} 处有床位机构的可达床位 {amount(rate, 'per_1000_older')} / beds of "
+                f"{homes} homes with beds within reach {amount(rate, 'per_1000_older', 'en')}"
             )
         lines.append(line)
     return lines

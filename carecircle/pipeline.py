@@ -1012,7 +1012,7 @@ def _score(
     (circle-15min: 15, or the scenario's override of that rule) and over the circle's services;
     each scored tier's own figures are kept apart (``<tier>_older_covered``, ``<tier>_share``),
     with the residential beds in the regional tier's reach per 1,000 older residents
-    (``beds_in_reach``, ``beds_per_1000_older``)."""
+    (``beds_allotted``, ``beds_per_1000_older``)."""
     tier = scenario.tier("village")
     threshold = _circle_minutes(scenario) * 60.0
     seconds = cells["seconds"].to_numpy()
@@ -1048,7 +1048,7 @@ def _score(
             frame[f"{scored}_older_covered"] = tier_covered
             frame[f"{scored}_share"] = tier_share
         beds = engine.group_sums(older * cells["beds_access"].to_numpy(), g, len(frame))
-        frame["beds_in_reach"] = beds
+        frame["beds_allotted"] = beds
         with np.errstate(invalid="ignore", divide="ignore"):
             frame["beds_per_1000_older"] = np.where(total > 0, beds / total * 1000.0, np.nan)
         if name == "village" and tier.mode == "walk":
@@ -1124,7 +1124,7 @@ def _tier_figures(
         scenario.tier("village").minutes == _circle_minutes(scenario)
     )
     beds = float(np.sum(older * cells["beds_access"].to_numpy()))
-    out["regional"]["beds_in_reach"] = round(beds, 1)
+    out["regional"]["beds_reached"] = round(beds, 1)
     out["regional"]["beds_per_1000_older"] = beds / total * 1000.0 if total else float("nan")
     return out
 

@@ -13,6 +13,7 @@ import codecs
 import difflib
 import math
 import os
+import re
 import reprlib
 import types
 import typing
@@ -414,6 +415,16 @@ class TierTravel(_Model):
     services: tuple[FacilityTier, ...] | None = None
     """The facility tiers whose sites this tier's reach counts, by default the tier itself (for
     ``regional`` the regional homes and county institutions, ``[regional, county]``)."""
+
+    @field_validator("services")
+    @classmethod
+    def _some_services(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is not None and not value:
+            raise ValueError(
+                "层级至少要计入一类设施 / a tier needs at least one service tier, e.g. "
+                "[regional, county, jingloyuan]; leave the key out for the default"
+            )
+        return None if value is None else tuple(dict.fromkeys(value))
 
     @model_validator(mode="after")
     def _plausible(self) -> TierTravel:
@@ -1114,7 +1125,9 @@ def _explain(error: Any) -> tuple[str, str]:
     if kind == "literal_error":
         got = error.get("input")
         choices = error.get("ctx", {}).get("expected", "")
-        return _dotted(loc), f"取值无效 / invalid value {_short(got)}; expected {choices}"
+        words = re.findall(r"'([^']*)'", str(choices))
+        hint = _closest(str(got), words) if isinstance(got, str) else ""
+        return _dotted(loc), f"取值无效 / invalid value {_short(got)}{hint}; expected {choices}"
     message = str(error["msg"]).removeprefix("Value error, ")
     zh = _ZH.get(kind)
     if zh is not None:

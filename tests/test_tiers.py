@@ -94,8 +94,8 @@ def test_beds_within_reach_share_each_home_among_those_who_reach_it(base: RunRes
         {"甲村": 2000 / 3, "乙村": 2000 / 3, "丙村": 5000 / 3, "丁村": 1000.0, "戊村": 1000.0}
     )
     # Every bed is reached by someone: the beds in reach add up to the county's 180.
-    assert base.villages["beds_in_reach"].sum() == pytest.approx(180.0)
-    assert base.summary["tiers"]["regional"]["beds_in_reach"] == pytest.approx(180.0)
+    assert base.villages["beds_allotted"].sum() == pytest.approx(180.0)
+    assert base.summary["tiers"]["regional"]["beds_reached"] == pytest.approx(180.0)
     assert base.summary["tiers"]["regional"]["beds_per_1000_older"] == pytest.approx(1000.0)
 
 
@@ -120,7 +120,8 @@ def test_beds_per_1000_places_below_the_norm_are_gaps(tmp_path: Path) -> None:
     )
     gap = next(g for g in result.gaps.gaps if g.object_name == "西镇")
     assert "8分钟车程" in gap.reason_zh and "8-minute drive" in gap.reason_en
-    assert gap.detail["beds_short"] == pytest.approx(40 * 90 / 1000)
+    assert gap.detail["beds_short"] == 4  # 40 per 1,000 of 90 older: 3.6 beds, whole beds
+    assert "没有任何养老机构" in gap.reason_zh
 
 
 def test_changing_only_the_township_minutes_changes_only_township_figures(

@@ -18,6 +18,7 @@ Inputs are plain tables (pandas), built by the pipeline from a run:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -729,12 +730,7 @@ def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
                     required=target,
                     unit="per_1000_older",
                     passed=_ge(value, target),
-                    reason=(
-                        f"{minutes}分钟{mode_zh}内可用床位折合每千名老年人 {value:,.1f} 张"
-                        f"（{people:,.0f} 名老年人）",
-                        f"{value:,.1f} beds per 1,000 older residents within a {minutes}-minute "
-                        f"{mode_en} ({people:,.0f} older residents)",
-                    ),
+                    reason=_bed_reason(place, value, people, minutes, (mode_zh, mode_en)),
                     action=(
                         "在其车程范围内增设或扩建养老机构床位",
                         "add nursing-home beds within its reach",
@@ -743,14 +739,39 @@ def _beds_per_1000(inputs: GapInputs, rule: Rule) -> list[Finding]:
                     else ("", ""),
                     severity=severity,
                     detail={
-                        "beds_in_reach": round(float(place["beds_in_reach"]), 1),
-                        "beds_short": round(
-                            max(target * people / 1000 - place["beds_in_reach"], 0.0), 1
+                        "beds_allotted": round(float(place["beds_allotted"]), 1),
+                        # Whole beds: the beds the place would need for the norm.
+                        "beds_short": math.ceil(
+                            max(target * people / 1000 - place["beds_allotted"], 0.0) - 1e-9
                         ),
                     },
                 )
             )
     return out
+
+
+def _bed_reason(
+    place: pd.Series, value: float, people: float, minutes: str, mode: tuple[str, str]
+) -> tuple[str, str]:
+    """Beds within reach per 1,000 older residents, and why none when none: off the mapped
+    roads first (then the likely fault is the map), else no home within the tier's reach."""
+    off = float(place.get("older_off_network", 0.0) or 0.0)
+    zh = f"{minutes}分钟{mode[0]}内可用床位折合每千名老年人 {value:,.1f} 张（{people:,.0f} 名老年人）"
+    en = (
+        f"{value:,.1f} beds per 1,000 older residents within a {minutes}-minute {mode[1]} "
+        f"({people:,.0f} older residents)"
+    )
+    if value > 0:
+        return zh, en
+    if off >= 0.5 * people:
+        return (
+            zh + f"：其中 {off:,.0f} 人距已测绘道路过远，道路可能未测绘",
+            en + f": {off:,.0f} of them live off the mapped roads (probably unmapped)",
+        )
+    return (
+        zh + f"：{minutes}分钟{mode[0]}内没有任何养老机构",
+        en + f": no nursing home lies within a {minutes}-minute {mode[1]}",
+    )
 
 
 def _county_public(inputs: GapInputs, rule: Rule) -> list[Finding]:
