@@ -1,4 +1,4 @@
-"""carecircle's isochrone engine against the networkx/osmnx recipes and pandana, in one run.
+"""carecircle's isochrone engine against networkx/osmnx's recipes, pandana and cityseer, in one run.
 
 On the walk networks of two real counties (``../shared/data/osm/yuba-county.osm.pbf`` and
 ``imperial-county.osm.pbf``), with seeded random facilities and candidate sites on the main
@@ -19,7 +19,21 @@ Recipes:
 * osmnx's isochrone recipe: ``nx.ego_graph(G, source, radius=..., distance="time")`` per
   facility or site (it gives the reached nodes; the nearest times are then looked up);
 * pandana: ``Network`` (its contraction hierarchy: preprocessing, timed and counted in its total),
-  ``set_pois`` + ``nearest_pois`` and ``nodes_in_range``.
+  ``set_pois`` + ``nearest_pois`` and ``nodes_in_range``;
+* cityseer: a directed ``rustalgos.graph.NetworkStructure`` built node by node and arc by arc
+  (``add_street_node``, ``add_street_edge`` with the straight segment between the arc's ends as
+  geometry and ``imp_factor`` = arc seconds / segment length, then ``validate``; timed and counted
+  in its total), then ``dijkstra_tree_shortest(source, max_seconds, speed_m_s=1.0)`` per
+  facility or site, each reached node's ``agg_seconds`` read from the returned visits (minimum
+  over facilities for the nearest times). cityseer walks ``length × imp_factor / speed``, so with
+  that factor and 1 m/s it walks the graph's seconds. Its own accessibility layer
+  (``layers.compute_accessibilities`` or ``DataMap.accessibility`` with the facilities as one land
+  use, whose "nearest" is the distance to the nearest one) answers the nearest-time question too,
+  but searches from every node rather than from every facility (about 20 s on Yuba in a trial,
+  against about 1 s for the trees) and reaches a facility from the far end of its street by the
+  street's geometric length, not its impedance (up to 0.6 s off), so the trees are used. A
+  tree costs about 3 ms on Yuba whatever its limit (it returns a visit state for every node),
+  so cityseer's 1,000 catchments take longer than its 300 nearest-time trees.
 
 Times are wall seconds, the fastest of ``--repeat`` runs (3; ego_graph runs once, its times are
 far above the noise); the tools run one after another, in one fresh process per county.
@@ -29,12 +43,14 @@ during carecircle's steps, which run first.
 The answers are compared: the largest time difference against carecircle, and how many
 reached (node, source) pairs differ and how many of those lie within 0.5 s of the limit. pandana
 works with rounded edge weights internally, hence its ~0.1 s differences over long paths and
-the few nodes it places on the other side of the limit.
+the few nodes it places on the other side of the limit. cityseer stores lengths and impedance
+factors and sums times in float32, hence its ~1e-3 s differences over an hour's walk; its cutoff
+is inclusive like carecircle's (a whole number of seconds, which 3,600 and 900 are).
 
 Usage::
 
     .venv/bin/pip install -e '.[bench]'
-    .venv/bin/python benchmarks/isochrones.py               # both counties (~2 minutes)
+    .venv/bin/python benchmarks/isochrones.py               # both counties (~1.5 minutes)
     .venv/bin/python benchmarks/isochrones.py --no-ego      # skip the slow ego_graph recipe
     .venv/bin/python benchmarks/isochrones.py --uncapped    # + nearest times with no cap
 """
@@ -318,6 +334,66 @@ def run_pandana(p: Problem, tool: Tool, repeat: int) -> tuple[np.ndarray, sp.csr
     return best_of(tool.nearest, repeat, nearest), best_of(tool.catch, repeat, catch)
 
 
+# --- cityseer ------------------------------------------------------------------------------------
+
+
+def run_cityseer(p: Problem, tool: Tool, repeat: int) -> tuple[np.ndarray, sp.csr_matrix]:
+    from cityseer import rustalgos
+
+    g, n = p.graph, p.graph.n_nodes
+    coo = g.csr.tocoo()
+
+    def prepare() -> Any:
+        net = rustalgos.graph.NetworkStructure()
+        net.set_is_directed(True)  # the same arcs, each direction given as the graph has it
+        xs, ys = g.x.tolist(), g.y.tolist()
+        index = [
+            net.add_street_node(i, x, y, True, 1.0)
+            for i, (x, y) in enumerate(zip(xs, ys, strict=True))
+        ]
+        if index != list(range(n)):
+            raise RuntimeError("cityseer numbered the nodes differently")
+        # cityseer measures an edge by its geometry (the straight segment here) and walks
+        # length × imp_factor / speed: the factor makes each arc exactly its seconds at 1 m/s.
+        straight = np.hypot(g.x[coo.row] - g.x[coo.col], g.y[coo.row] - g.y[coo.col])
+        if not np.all(straight > 0):
+            raise RuntimeError("an arc joins two nodes at the same point; cityseer needs a length")
+        factor = (coo.data / straight).tolist()
+        for u, v, f in zip(coo.row.tolist(), coo.col.tolist(), factor, strict=True):
+            wkt = f"LINESTRING ({xs[u]!r} {ys[u]!r}, {xs[v]!r} {ys[v]!r})"
+            net.add_street_edge(u, v, 0, u, v, wkt, f)
+        net.validate()
+        return net
+
+    net = best_of(tool.prepare, 1, prepare)
+
+    def tree(source: int, limit: float) -> tuple[np.ndarray, np.ndarray]:
+        reached, visits = net.dijkstra_tree_shortest(source, int(limit), 1.0)
+        times = np.fromiter((visits[i].agg_seconds for i in reached), np.float64, len(reached))
+        return np.asarray(reached, np.int64), times
+
+    def nearest() -> np.ndarray:
+        best = np.full(n, np.inf)
+        for f in p.facilities.tolist():
+            nodes, times = tree(f, p.cap_s)
+            np.minimum.at(best, nodes, times)
+        return best
+
+    def catch() -> sp.csr_matrix:
+        rows, cols, vals = [], [], []
+        for k, c in enumerate(p.candidates.tolist()):
+            nodes, times = tree(c, p.catch_s)
+            rows.append(np.full(nodes.size, k))
+            cols.append(nodes)
+            vals.append(times)
+        return sp.csr_matrix(
+            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+            shape=(p.candidates.size, n),
+        )
+
+    return best_of(tool.nearest, repeat, nearest), best_of(tool.catch, repeat, catch)
+
+
 # --- comparing and printing ----------------------------------------------------------------------
 
 
@@ -467,6 +543,10 @@ def bench_county(county: str, args: argparse.Namespace) -> None:
         pan = Tool("pandana")
         compare(pan, mine, run_pandana(p, pan, args.repeat), p)
         tools.append(pan)
+    if not args.no_cityseer:
+        cs = Tool("cityseer")
+        compare(cs, mine, run_cityseer(p, cs, args.repeat), p)
+        tools.append(cs)
     report(p, tools)
 
 
@@ -481,13 +561,14 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-ego", action="store_true", help="skip osmnx's ego_graph recipe")
     parser.add_argument("--no-pandana", action="store_true", help="skip pandana")
+    parser.add_argument("--no-cityseer", action="store_true", help="skip cityseer")
     parser.add_argument(
         "--uncapped",
         action="store_true",
         help="also time nearest times with no cap against networkx (a few minutes more)",
     )
     args = parser.parse_args(argv)
-    print("# Isochrone engine: carecircle vs networkx, osmnx's recipe and pandana")
+    print("# Isochrone engine: carecircle vs networkx, osmnx's recipe, pandana and cityseer")
     print("Times in seconds; (n×) is the time relative to carecircle's for the same step.")
     # One fresh process per county, so that each starts from the same memory and the peaks of
     # one county do not hide those of the next.
