@@ -122,7 +122,7 @@ PANES: dict[str, tuple[int, bool]] = {
 }
 CANVAS_PANES = ("roads", "isochrones")
 # The tiers with a grid layer of their own on the map.
-MAP_TIERS = ("township", "regional")
+MAP_TIERS = ("village", "township", "regional")
 
 
 def share_colour(share: float | None) -> str:
@@ -638,10 +638,9 @@ def _add_grid(m: folium.Map, grid: UncoveredGrid, circle_minutes: float) -> _Lay
 
 
 def _add_tier_grids(m: folium.Map, result: RunResult, layers: OutputLayers) -> list[_Layer]:
-    """Older residents beyond the township and regional tiers' own reach (mode and minutes), one
-    layer per tier, off until switched on; the legend shares the circle grid's colours. The
-    village tier's grid is the circle's on foot over fewer services: it is left to the
-    GeoPackage (``uncovered_village``), which keeps a county's page light."""
+    """Older residents beyond each tier's own reach (its mode and minutes), one layer per tier,
+    off until switched on, on coarser squares than the circle's (``TIER_MAX_CELLS``) so that a
+    county's page stays light; the legend shares the circle grid's colours."""
     out = []
     for name, grid in layers.tiers.items():
         tier = result.summary["tiers"][name]
