@@ -188,6 +188,11 @@ def run_scenario(
             roads=_named_roads(inputs.network),
         )
         outcome = recommend.recommend(scenario, run_data)
+        report = gaps.with_siting(
+            report,
+            policy.resolve(scenario.policy.targets),
+            outcome.summary.get("regional_homes", {}),
+        )
     summary = _summary(scenario, inputs, graph, cells, facilities, coverage, snap_report)
     summary["tiers"] = _tier_figures(scenario, cells, villages, townships, tier_reports)
     summary["equity"] = _equity(scenario, villages, townships)

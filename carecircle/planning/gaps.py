@@ -33,11 +33,14 @@ from carecircle.rules import ownership as ownership_words
 __all__ = [
     "EVALUATED_ELSEWHERE",
     "EVALUATORS",
+    "RULE_STATUS",
     "GapInputs",
     "GapReport",
+    "RuleStatus",
     "find_gaps",
     "is_private",
     "residential",
+    "with_siting",
 ]
 
 INSTITUTION_TIERS = ("jingloyuan", "regional", "county", "institution")
@@ -89,34 +92,150 @@ class GapReport:
 
 Evaluator = Callable[[GapInputs, Rule], list[Finding]]
 
-# Rules whose verdict needs a plan or the siting model, not the map of what exists.
-EVALUATED_ELSEWHERE: Mapping[str, tuple[str, str]] = {
-    rid: ("由选址模型或规划审查评估", "checked by the siting model or the plan checker")
-    for rid in (
-        "new-beds",
-        "land-quota-250mu",
-        "rushan-zones",
-        "residential-2permille",
-        "community-800",
-        "embedded-30-100",
-        "adjacent-projects",
-        "idle-assets",
-        "idle-admin-20",
-        "conversion-1000",
-        "land-m2-per-bed",
-        "building-m2-per-bed",
-        "subsidy-nursing-bed",
-        "subsidy-operation",
-        "subsidy-town-center",
-        "subsidy-embedded",
-        "rural-operation",
-        "village-center-rating",
-        "old-community-40",
-        "rushan-jingloyuan",
-        "walk-speed-older",
-        "life-circle-tiers",
-        "medical-adjacency",
+
+@dataclass(frozen=True)
+class RuleStatus:
+    """Where a rule without a gap-finder evaluator is judged, or why it cannot be from geodata.
+
+    ``where``: ``check-plan`` (judged on an allocation plan's rows), ``siting`` (a constraint of
+    the siting model), ``applied`` (a norm the run uses as an input, not a verdict) or
+    ``not-evaluable`` (``needs`` says what input would make it evaluable).
+    """
+
+    where: str
+    zh: str
+    en: str
+    needs_zh: str = ""
+    needs_en: str = ""
+
+    def reason(self) -> tuple[str, str]:
+        if not self.needs_zh:
+            return self.zh, self.en
+        return f"{self.zh}；需要：{self.needs_zh}", f"{self.en}; needs {self.needs_en}"
+
+
+_PLAN = (
+    "由规划审查（carecircle check-plan）按方案逐项评估",
+    "judged row by row on a plan by `carecircle check-plan`",
+)
+_SITING = (
+    "由选址模型作为约束满足（scenario 的 siting:）",
+    "met as a constraint of the siting model (the scenario's `siting:`)",
+)
+_MONEY = (
+    "补助与运营资金规则：不是现状可核对的目标",
+    "a subsidy or grant rule: not a target the mapped state can meet or miss",
+)
+
+
+def _not(zh: str, en: str, needs_zh: str, needs_en: str) -> RuleStatus:
+    return RuleStatus(
+        "not-evaluable",
+        f"无法由现有数据评估：{zh}",
+        f"not evaluable from the data: {en}",
+        needs_zh,
+        needs_en,
     )
+
+
+# Every catalogue rule without an evaluator here says where it is judged, or why it is not
+# (tests/test_rule_status.py holds the catalogue to it: no rule in neither, none in both).
+RULE_STATUS: Mapping[str, RuleStatus] = {
+    **{
+        r: RuleStatus("check-plan", *_PLAN)
+        for r in ("residential-2permille", "community-800", "building-m2-per-bed")
+    },
+    "new-beds": RuleStatus(
+        "check-plan",
+        "由规划审查按方案新增床位评估，选址模型按目标床位求解",
+        "judged on a plan's new beds by `carecircle check-plan`; the siting model places the target's beds",
+    ),
+    "land-quota-250mu": RuleStatus(
+        "check-plan",
+        "由规划审查按方案用地评估，选址模型以其为用地上限",
+        "judged on a plan's land by `carecircle check-plan`; the siting model keeps within it (`siting.land_quota_mu`)",
+    ),
+    "land-m2-per-bed": RuleStatus(
+        "check-plan",
+        "由规划审查按方案每床用地评估；选址模型按规划值 40 m²/床 计算用地",
+        "judged on a plan's land per bed by `carecircle check-plan`; the siting model sizes land at the planning value",
+    ),
+    "rushan-zones": RuleStatus("siting", *_SITING),
+    "walk-speed-older": RuleStatus(
+        "applied",
+        "作为运行的步行速度与敏感性区间采用（travel.walk_speed_mps、walk_speed_band）",
+        "applied as the run's walking speed and its band (`travel.walk_speed_mps`, `walk_speed_band`)",
+    ),
+    "life-circle-tiers": RuleStatus(
+        "applied",
+        "居住区生活圈分级规模，作为参照，服务圈按 circle-15min 的分钟数评估",
+        "the residential life-circle tiers, a reference; the circle is judged at circle-15min's minutes",
+    ),
+    **{
+        r: _not(
+            *_MONEY, "方案的建设与运营成本表（计划中：#24）", "the plan's cost table (planned: #24)"
+        )
+        for r in (
+            "subsidy-nursing-bed",
+            "subsidy-operation",
+            "subsidy-town-center",
+            "subsidy-embedded",
+            "rural-operation",
+            "village-center-rating",
+        )
+    },
+    "medical-adjacency": _not(
+        "医养结合需要医疗机构位置",
+        "co-location with health care needs the health facilities' locations",
+        "卫生院、社区卫生服务站、医院的图层（计划中：#24）",
+        "a layer of health stations, township health centres and hospitals (planned: #24)",
+    ),
+    "embedded-30-100": _not(
+        "嵌入式机构需要知道哪些机构由闲置用房改建",
+        "embedded institutions need to know which were converted from idle buildings",
+        "登记表的改建来源字段",
+        "a register column saying what each institution was converted from",
+    ),
+    "adjacent-projects": _not(
+        "相邻项目合并配置需要项目相邻关系与出入口",
+        "pooling neighbouring projects' care space needs their adjacency and entrances",
+        "住宅项目的地块与出入口",
+        "the projects' parcels and entrances",
+    ),
+    "idle-assets": _not(
+        "闲置资产需要候选地块的原用途",
+        "idle assets need each candidate site's former use",
+        "候选地块的闲置资产类型（学校、卫生院、机关、厂房、村委会）",
+        "the candidates' idle-asset kind (school, township hospital, office, factory, village office)",
+    ),
+    "idle-admin-20": _not(
+        "需要行政事业单位闲置用房清单及其用途",
+        "needs the inventory of idle public buildings and their use",
+        "闲置用房清单",
+        "the idle public buildings' inventory",
+    ),
+    "conversion-1000": _not(
+        "这是审批程序的简化规定，不是空间目标",
+        "an approval-procedure exemption, not a spatial target",
+        "改建项目的审批材料",
+        "the conversion projects' approval files",
+    ),
+    "old-community-40": _not(
+        "需要老旧小区社区服务用房的分项面积",
+        "needs each old community's service floor space by use",
+        "社区用房分项面积",
+        "community floor space by use",
+    ),
+    "rushan-jingloyuan": _not(
+        "需要敬老院的等级与入住人数",
+        "needs each 敬老院's grade and residents",
+        "登记表的等级、入住人数字段",
+        "register columns for grade and residents",
+    ),
+}
+# The old name: rules whose verdict comes from another stage.
+EVALUATED_ELSEWHERE: Mapping[str, tuple[str, str]] = {
+    rid: status.reason() for rid, status in RULE_STATUS.items() if status.where != "not-evaluable"
 }
 
 
@@ -128,11 +247,57 @@ def find_gaps(inputs: GapInputs, rules: Mapping[str, Rule]) -> GapReport:
         if evaluate is not None:
             findings.extend(evaluate(inputs, rule))
         else:
-            zh, en = EVALUATED_ELSEWHERE.get(
-                rule.id, ("暂无评估方法", "no evaluation for this rule yet")
+            status = RULE_STATUS.get(rule.id)
+            zh, en = (
+                status.reason()
+                if status is not None
+                else ("暂无评估方法", "no evaluation for this rule yet")
             )
-            findings.append(_county(inputs, rule, "not-assessed", None, None, "", None, (zh, en)))
+            kind = (
+                "not-evaluable"
+                if status is None or status.where == "not-evaluable"
+                else (f"judged-by-{status.where}")
+            )
+            findings.append(_county(inputs, rule, kind, None, None, "", None, (zh, en)))
     return GapReport(tuple(findings), _counts(inputs))
+
+
+def with_siting(
+    report: GapReport, rules: Mapping[str, Rule], homes: Mapping[str, Any]
+) -> GapReport:
+    """The report with ``new-beds`` judged on the recommendation (``homes``: the siting summary's
+    ``regional_homes``) instead of "judged by the plan check": a run that sited the beds says
+    whether they meet the document's target."""
+    rule = rules.get("new-beds")
+    if rule is None or "new_beds" not in homes:
+        return report
+    beds, target = float(homes["new_beds"]), rule.value()
+    out = []
+    for f in report.findings:
+        if f.rule_id == "new-beds" and f.object_id == "county":
+            f = finding(
+                rule,
+                kind="siting-new-beds",
+                object_id="county",
+                object_name=f.object_name,
+                measured=beds,
+                required=target,
+                unit="beds",
+                passed=_ge(beds, target),
+                reason=(
+                    f"推荐方案新增床位 {beds:,.0f} 张（选址目标 siting.new_beds）",
+                    f"the recommendation adds {beds:,.0f} beds (the siting target siting.new_beds)",
+                ),
+                scope="county",
+                action=(
+                    "提高 siting.new_beds 或分期补足",
+                    "raise siting.new_beds or add them in later phases",
+                )
+                if beds < target
+                else ("", ""),
+            )
+        out.append(f)
+    return GapReport(tuple(out), report.counts)
 
 
 def _counts(inputs: GapInputs) -> dict[str, Any]:
