@@ -39,8 +39,8 @@ def test_a_run_says_where_each_rule_is_judged(tmp_path: Path) -> None:
     for rule_id, status in RULE_STATUS.items():
         v = verdicts[rule_id]
         assert v["status"] == "not_assessable"
-        assert v["kind"] == (
-            "not-evaluable" if status.where == "not-evaluable" else f"judged-by-{status.where}"
+        assert v["kind"] == {"not-evaluable": "not-evaluable", "applied": "applied-as-input"}.get(
+            status.where, f"judged-by-{status.where}"
         )
     medical = verdicts["medical-adjacency"]
     assert medical["reason_en"].startswith("not evaluable from the data")

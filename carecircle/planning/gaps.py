@@ -256,7 +256,9 @@ def find_gaps(inputs: GapInputs, rules: Mapping[str, Rule]) -> GapReport:
             kind = (
                 "not-evaluable"
                 if status is None or status.where == "not-evaluable"
-                else (f"judged-by-{status.where}")
+                else "applied-as-input"
+                if status.where == "applied"
+                else f"judged-by-{status.where}"
             )
             findings.append(_county(inputs, rule, kind, None, None, "", None, (zh, en)))
     return GapReport(tuple(findings), _counts(inputs))
