@@ -160,10 +160,10 @@ def run_scenario(
     siting_graph = None if scenario.siting is None else graphs[scenario.siting.tier]
     roads = _main_roads(inputs.network)
     step()
-    cells, facilities, node_seconds, snap_report = _travel_times(
+    cells, facilities, node_seconds, snap_report, snaps = _travel_times(
         graph, scenario, inputs.cells, inputs.facilities
     )
-    cells, tier_reports = _tier_times(graphs, scenario, cells, facilities)
+    cells, tier_reports = _tier_times(graphs, scenario, cells, facilities, {id(graph): snaps})
     step()
     villages, townships, coverage = _score(scenario, inputs, cells, facilities)
     villages["road_km"] = _road_km(inputs.network, villages)
@@ -842,12 +842,19 @@ def _travel_times(
     scenario: Scenario,
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
-) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, npt.NDArray[np.float64], dict[str, Any]]:
+) -> tuple[
+    gpd.GeoDataFrame,
+    gpd.GeoDataFrame,
+    npt.NDArray[np.float64],
+    dict[str, Any],
+    tuple[engine.Snap, engine.Snap],
+]:
     """Seconds from every cell to its nearest service of the circle (``circle.services``: village
     centres, mutual-aid points, meal points and township centres by default), access legs
     included, on the village tier's graph.
 
-    Also returns the seconds from every network node to its nearest such service (isochrones).
+    Also returns the seconds from every network node to its nearest such service (isochrones),
+    and the facilities' and cells' snaps onto the graph (the village tier reuses them).
     """
     travel = scenario.travel
     snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
@@ -892,7 +899,7 @@ def _travel_times(
             float(cells["older"][csnap.status == engine.Snap.OFF_NETWORK].sum()), 1
         ),
     }
-    return cells, facilities, node_s, report
+    return cells, facilities, node_s, report, (fsnap, csnap)
 
 
 def _status_names(status: npt.NDArray[np.int8]) -> npt.NDArray[np.str_]:
@@ -924,18 +931,20 @@ def _tier_times(
     scenario: Scenario,
     cells: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
+    snaps: dict[int, tuple[engine.Snap, engine.Snap]],
 ) -> tuple[gpd.GeoDataFrame, dict[str, dict[str, Any]]]:
     """Each scored tier's seconds from every cell to its nearest service, on the tier's own
     graph (``<tier>_seconds``), and beds per older resident within the regional tier's reach
     (``beds_access``: 2SFCA over every facility with residential beds, :func:`engine.fca`).
 
-    Returns the cells with those columns and, per tier, what its figures rest on: the services
+    ``snaps`` holds the (facility, cell) snaps already made, by ``id(graph)``. Returns the cells
+    with those columns and, per tier, what its figures rest on: the services
     counted, how many of their sites and of the older residents are off the tier's network.
     """
     travel = scenario.travel
     snap_kw = {"max_distance_m": travel.max_access_m, "walk_speed_mps": travel.walk_speed_mps}
     older = cells["older"].to_numpy(dtype=np.float64)
-    snaps: dict[int, tuple[engine.Snap, engine.Snap]] = {}
+    snaps = dict(snaps)  # (facility, cell) snaps by graph; the walk graph's come from the circle
     columns: dict[str, npt.NDArray[np.float64]] = {}
     reports: dict[str, dict[str, Any]] = {}
     x, y = facilities.geometry.x.to_numpy(), facilities.geometry.y.to_numpy()
@@ -1143,10 +1152,10 @@ def _equity(
 ) -> dict[str, Any]:
     """How each figure spreads over townships and villages (``summary.equity``): a county
     average hides the mountain townships."""
-    circle = policy.resolve(scenario.policy.targets).get("circle-15min")
-    circle_target = circle.value("coverage") if circle is not None else 1.0
-    norm = policy.resolve({"beds-per-1000-older": None})["beds-per-1000-older"]
-    beds_rule = policy.resolve(scenario.policy.targets).get("beds-per-1000-older", norm)
+    rules = policy.resolve(scenario.policy.targets)
+    # The scenario's values of the two rules where it overrides them, else the catalogue's.
+    circle_target = (rules.get("circle-15min") or policy.get_rule("circle-15min")).value("coverage")
+    beds_rule = rules.get("beds-per-1000-older") or policy.get_rule("beds-per-1000-older")
     figures = {
         "circle": ("share", circle_target),
         **{f"{t}_tier": (f"{t}_share", circle_target) for t in SCORED_TIERS},

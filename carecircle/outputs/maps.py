@@ -600,11 +600,9 @@ def grid_class(older: float) -> int:
     return int(np.searchsorted(lows, older, side="right") - 1)
 
 
-def _add_grid(m: folium.Map, grid: UncoveredGrid, circle_minutes: float) -> _Layer | None:
-    """The uncovered squares, labelled with the circle rule's minutes and the people they hold."""
+def _grid_geojson(grid: UncoveredGrid) -> dict[str, Any]:
+    """A grid's squares with the older residents (``n``), minutes (``m``) and colour class (``c``)."""
     cells = grid.cells
-    if cells.empty:
-        return None
     frame = gpd.GeoDataFrame(
         {
             "n": np.round(cells["older"].to_numpy(), 1),
@@ -619,8 +617,15 @@ def _add_grid(m: folium.Map, grid: UncoveredGrid, circle_minutes: float) -> _Lay
         minutes = feature["properties"]["m"]  # geopandas may have written None already
         if minutes is None or not math.isfinite(minutes):
             feature["properties"]["m"] = None
+    return data
+
+
+def _add_grid(m: folium.Map, grid: UncoveredGrid, circle_minutes: float) -> _Layer | None:
+    """The uncovered squares, labelled with the circle rule's minutes and the people they hold."""
+    if grid.cells.empty:
+        return None
     _GeoJson(
-        data,
+        _grid_geojson(grid),
         name=layer_name(
             "grid",
             f"{circle_minutes:g}分钟圈外的老年人（{grid.older_shown:,.0f} 人）",
@@ -648,23 +653,9 @@ def _add_tier_grids(m: folium.Map, result: RunResult, layers: OutputLayers) -> l
             continue
         zh, en = tier_label(name, tier["mode"], float(tier["minutes"]))
         mode_zh, mode_en = MODES.get(tier["mode"], (tier["mode"], tier["mode"]))
-        frame = gpd.GeoDataFrame(
-            {
-                "n": np.round(grid.cells["older"].to_numpy(), 1),
-                "m": np.round(grid.cells["minutes"].to_numpy(), 1),
-                "c": [max(grid_class(v), 0) for v in grid.cells["older"]],
-            },
-            geometry=grid.cells.geometry.to_numpy(),
-            crs=grid.cells.crs,
-        )
-        data = geojson(frame, ["n", "m", "c"], tolerance_m=0)
-        for feature in data["features"]:
-            minutes = feature["properties"]["m"]
-            if minutes is None or not math.isfinite(minutes):
-                feature["properties"]["m"] = None
         key = f"tier-{name}"
         _GeoJson(
-            data,
+            _grid_geojson(grid),
             name=layer_name(
                 key,
                 f"{zh}可达范围外的老年人（{grid.older_shown:,.0f} 人）",
